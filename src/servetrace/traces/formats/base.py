@@ -1,0 +1,191 @@
+"""What every reader provides, and the helpers the readers share.
+
+A reader turns a source file into a *staged* DuckDB relation: one row per good request with `_time_ns`
+(BIGINT nanoseconds: since the epoch for absolute clocks, since the trace's own zero otherwise) and any of
+the canonical attribute columns, plus a query listing the rejected rows (line, reason, raw text). Ingest
+does the rest (origin, ordering, conforming, storing) the same way for every format.
+
+Two engines do the parsing: DuckDB's typed CSV reader (fastest; its reject store gives exact line numbers
+for field-count and cast errors) and polars over raw lines (exact line numbers for any check we write).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import duckdb
+import polars as pl
+
+from servetrace.traces.source import Source
+
+Clock = Literal["absolute", "time_of_day", "relative"]
+RAW_CHARS = 500
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    mapping: dict[str, str] = field(default_factory=dict)  # canonical column -> source column (generic)
+    time_unit: str | None = None  # s, ms, us, ns for numeric timestamps (generic)
+    time_format: str | None = None  # strptime format for text timestamps (generic)
+    timezone: str | None = None  # overrides the zone a format implies
+    block_size: int | None = None  # overrides the format's prefix-cache block size
+
+
+@dataclass
+class Staged:
+    relation: str  # SELECT yielding `_time_ns` and the columns in `columns`
+    columns: set[str]
+    rejects: str | None  # SELECT line, reason, raw; valid once `relation` has been scanned
+    clock: Clock
+    timezone: str | None = None
+    block_size: int | None = None
+    reset: list[str] = field(default_factory=list)  # statements to run between a probe and the main scan
+    meta: dict[str, object] = field(default_factory=dict)  # catalog fields a reader knows (native traces)
+
+
+class Reader(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, options: ReadOptions | None = None) -> None:
+        self.options = options or ReadOptions()
+
+    @classmethod
+    def sniff(cls, source: Source) -> bool:
+        """True when the file is certainly of this format (from its first lines)."""
+        return False
+
+    @abstractmethod
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+        """Prepare the staged relation; may write intermediate files into `work`."""
+
+    def finalize(self, con: duckdb.DuckDBPyConnection, stored: Path, work: Path) -> Path:
+        """Rewrite the stored, ordered file when a format needs the final order (e.g. parent links)."""
+        return stored
+
+
+def sql_str(value: str | Path) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# ---- DuckDB typed CSV -------------------------------------------------------------------------------
+
+
+def duck_csv(path: Path, columns: dict[str, str], expected: dict[str, str], tag: str) -> tuple[str, str, list[str]]:
+    """FROM-clause reading a headed CSV with typed columns, its rejects query and its reset statements.
+
+    `expected` describes, per source column, what a valid value looks like (used in reject reasons).
+    Unsigned column types make DuckDB reject negative numbers with the line number.
+    """
+    cols = ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in columns.items())
+    table, scan = f"_rejects_{tag}", f"_reject_scans_{tag}"
+    src = (
+        f"read_csv({sql_str(path)}, columns={{{cols}}}, header=true, auto_detect=false, delim=',', "
+        f"quote='\"', escape='\"', strict_mode=true, store_rejects=true, rejects_table='{table}', "
+        f"rejects_scan='{scan}', rejects_limit=0)"
+    )
+    want = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in expected.items())
+    rejects = f"""
+        SELECT line::BIGINT AS line,
+          CASE
+            WHEN error_type = 'CAST' THEN column_name || ': invalid value "'
+                 || regexp_extract(error_message, 'Could not convert string "(.*)" to', 1)
+                 || '" (expected ' || (CASE column_name {want} ELSE 'a valid value' END) || ')'
+            WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN
+                 'expected ' || regexp_extract(error_message, 'Columns: (\\d+)', 1) || ' fields, found '
+                 || regexp_extract(error_message, 'Found: (\\d+)', 1)
+            ELSE lower(error_type) || ': ' || error_message
+          END AS reason,
+          left(trim(csv_line, chr(10) || chr(13)), {RAW_CHARS}) AS raw
+        FROM {table} ORDER BY line"""
+    reset = [f"DROP TABLE IF EXISTS {table}", f"DROP TABLE IF EXISTS {scan}"]
+    return src, rejects, reset
+
+
+# ---- polars over raw lines --------------------------------------------------------------------------
+
+
+def scan_lines(path: Path) -> pl.LazyFrame:
+    """Every physical line as (`_line` 1-based, `text`); blank lines are kept (as null) so numbers stay exact."""
+    return pl.scan_csv(
+        path,
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        schema={"text": pl.String},
+        row_index_name="_line",
+        row_index_offset=1,
+    ).with_columns(pl.col("_line").cast(pl.Int64))
+
+
+def nonneg_int(text: pl.Expr, field_name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(value, reason): a non-negative integer parsed from text (`12` or `12.0`), else a reason naming the field."""
+    t = text.str.strip_chars()
+    f = t.cast(pl.Float64, strict=False)
+    ok_int = f.is_finite() & (f == f.floor())
+    value = pl.when(ok_int & (f >= 0)).then(f.cast(pl.Int64))
+    return value, _reason(t, field_name, ok_int, f, "a non-negative integer")
+
+
+def nonneg_float(text: pl.Expr, field_name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(value, reason): a finite, non-negative number parsed from text, else a reason naming the field."""
+    t = text.str.strip_chars()
+    f = t.cast(pl.Float64, strict=False)
+    ok = f.is_finite()
+    value = pl.when(ok & (f >= 0)).then(f)
+    return value, _reason(t, field_name, ok, f, "a non-negative number")
+
+
+def _reason(t: pl.Expr, field_name: str, ok: pl.Expr, f: pl.Expr, what: str) -> pl.Expr:
+    shown = pl.lit(f'{field_name}: invalid value "') + t.str.slice(0, 40) + pl.lit(f'" (expected {what})')
+    return (
+        pl.when(t.is_null() | (t == ""))
+        .then(pl.lit(f"{field_name}: missing"))
+        .when(~ok.fill_null(False))
+        .then(shown)
+        .when(f < 0)
+        .then(pl.lit(f'{field_name}: negative value "') + t.str.slice(0, 40) + pl.lit('"'))
+    )
+
+
+def stage_frame(
+    lf: pl.LazyFrame, reasons: list[pl.Expr], columns: list[str], work: Path, **kw: object
+) -> Staged:
+    """Write a polars frame (`_line`, `text`, `_time_ns`, columns) to a staged Parquet file and describe it.
+
+    A row is rejected with the first non-null reason; blank lines are skipped silently.
+    """
+    reason = pl.coalesce(reasons) if reasons else pl.lit(None, pl.String)
+    out = lf.filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "")).select(
+        "_line",
+        reason.alias("_reject"),
+        pl.when(reason.is_not_null()).then(pl.col("text").str.slice(0, RAW_CHARS)).alias("_raw"),
+        pl.col("_time_ns").cast(pl.Int64),
+        *columns,
+    )
+    path = work / "staged.parquet"
+    out.sink_parquet(path)
+    f = sql_str(path)
+    cols = ", ".join(f'"{c}"' for c in ["_time_ns", *columns])
+    return Staged(
+        relation=f"SELECT {cols} FROM read_parquet({f}) WHERE _reject IS NULL",
+        columns=set(columns),
+        rejects=f"SELECT _line AS line, _reject AS reason, _raw AS raw FROM read_parquet({f}) "
+        "WHERE _reject IS NOT NULL ORDER BY _line",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def split_fields(lf: pl.LazyFrame, names: list[str], sep: str = ",") -> tuple[pl.LazyFrame, pl.Expr]:
+    """Split `text` into named string fields; the reason expression flags a wrong field count."""
+    n = len(names)
+    parts = pl.col("text").str.splitn(sep, n + 1)
+    lf = lf.with_columns(parts.struct.rename_fields([*names, "_extra"]).alias("_f")).unnest("_f")
+    count = pl.col("text").str.count_matches(sep, literal=True) + 1
+    bad = pl.col(names[-1]).is_null() | pl.col("_extra").is_not_null()
+    reason = pl.when(bad).then(pl.lit(f"expected {n} fields, found ") + count.cast(pl.String))
+    return lf, reason

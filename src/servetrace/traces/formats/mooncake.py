@@ -1,0 +1,52 @@
+"""Mooncake traces (JSON lines): `{"timestamp": ms since start, "input_length", "output_length", "hash_ids"}`.
+
+One prefix-cache block id per 512 prompt tokens; timestamps may be coarse (many repeats).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from servetrace.traces.formats import register
+from servetrace.traces.formats.base import Reader, Staged, nonneg_float, nonneg_int, scan_lines, stage_frame
+from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
+from servetrace.traces.source import Source
+
+KEYS = {"timestamp", "input_length", "output_length", "hash_ids"}
+BLOCK_TOKENS = 512
+
+
+@register
+class Mooncake(Reader):
+    name = "mooncake"
+    description = "Mooncake JSONL (timestamp ms, input_length, output_length, hash_ids; 512-token blocks)"
+
+    @classmethod
+    def sniff(cls, source: Source) -> bool:
+        lines = source.head_lines(1)
+        keys = first_keys(lines[0]) if lines else set()
+        return KEYS <= keys and "chat_id" not in keys
+
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+        ts, ts_why = nonneg_float(raw_value("timestamp"), "timestamp")
+        inp, inp_why = nonneg_int(raw_value("input_length"), "input_length")
+        out, out_why = nonneg_int(raw_value("output_length"), "output_length")
+        hashes, hash_why = int_list("hash_ids")
+        cols = [
+            (ts * 1e6).round().alias("_time_ns"),
+            inp.alias("input_tokens"),
+            out.alias("output_tokens"),
+            hashes.alias("hash_ids"),
+        ]
+        lf = scan_lines(source.plain_path(work)).with_columns(cols)
+        return stage_frame(
+            lf,
+            [object_reason(), ts_why, inp_why, out_why, hash_why],
+            ["input_tokens", "output_tokens", "hash_ids"],
+            work,
+            clock="relative",
+            block_size=self.options.block_size or BLOCK_TOKENS,
+        )

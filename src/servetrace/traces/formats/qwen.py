@@ -1,0 +1,116 @@
+"""Qwen / Bailian usage traces (JSON lines).
+
+`chat_id, parent_chat_id (-1 for none), timestamp (s), input_length, output_length, type
+(text|image|search|file), turn, hash_ids` with 16-token blocks. Parent links become `parent_id` (the parent's
+request_id) and each chain of turns becomes one session, named by its first chat_id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from servetrace.traces.formats import register
+from servetrace.traces.formats.base import Reader, Staged, nonneg_float, nonneg_int, scan_lines, sql_str, stage_frame
+from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
+from servetrace.traces.schema import STORED_COLUMNS
+from servetrace.traces.source import Source
+
+KEYS = {"chat_id", "parent_chat_id", "timestamp", "input_length", "output_length", "type", "turn"}
+BLOCK_TOKENS = 16
+EPOCH_AFTER_S = 1e9  # timestamps above this are Unix time, below it seconds since the trace's start
+
+
+@register
+class Qwen(Reader):
+    name = "qwen"
+    description = "Qwen/Bailian usage JSONL (chat_id, parent_chat_id, timestamp s, ..., type, turn, hash_ids)"
+
+    @classmethod
+    def sniff(cls, source: Source) -> bool:
+        lines = source.head_lines(1)
+        return bool(lines) and KEYS <= first_keys(lines[0])
+
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+        ts, ts_why = nonneg_float(raw_value("timestamp"), "timestamp")
+        inp, inp_why = nonneg_int(raw_value("input_length"), "input_length")
+        out, out_why = nonneg_int(raw_value("output_length"), "output_length")
+        turn, turn_why = nonneg_int(raw_value("turn"), "turn")
+        chat = raw_value("chat_id").str.strip_chars().cast(pl.Int64, strict=False)
+        parent = raw_value("parent_chat_id").str.strip_chars().cast(pl.Int64, strict=False)
+        hashes, hash_why = int_list("hash_ids")
+        kind = raw_value("type")
+        reasons = [
+            object_reason(),
+            pl.when(chat.is_null()).then(pl.lit("chat_id: missing or not an integer")),
+            pl.when(parent.is_null()).then(pl.lit("parent_chat_id: missing or not an integer")),
+            ts_why,
+            inp_why,
+            out_why,
+            turn_why,
+            pl.when(kind.is_null()).then(pl.lit("type: missing")),
+            pl.when(raw_value("hash_ids").is_null() & pl.col("text").str.contains('"hash_ids"')).then(hash_why),
+        ]
+        lf = scan_lines(source.plain_path(work)).with_columns(
+            (ts * 1e9).round().alias("_time_ns"),
+            chat.alias("_chat_id"),
+            parent.alias("_parent_chat_id"),
+            inp.alias("input_tokens"),
+            out.alias("output_tokens"),
+            turn.alias("turn"),
+            kind.alias("category"),
+            hashes.alias("hash_ids"),
+        )
+        cols = ["_chat_id", "_parent_chat_id", "input_tokens", "output_tokens", "turn", "category", "hash_ids"]
+        staged = stage_frame(lf, reasons, cols, work, clock="relative", block_size=self.options.block_size or BLOCK_TOKENS)
+        first = con.sql(f"SELECT min(_time_ns) FROM ({staged.relation})").fetchone()
+        if first and first[0] is not None and first[0] / 1e9 > EPOCH_AFTER_S:
+            staged.clock, staged.timezone = "absolute", self.options.timezone or "UTC"
+        return staged
+
+    def finalize(self, con: duckdb.DuckDBPyConnection, stored: Path, work: Path) -> Path:
+        """Link turns: parent_id is the parent's row position; session_id names the chain's first chat."""
+        f = sql_str(stored)
+        ids = con.sql(f"SELECT _chat_id, _parent_chat_id FROM read_parquet({f})").pl()
+        chat, parent = ids["_chat_id"].to_numpy(), ids["_parent_chat_id"].to_numpy()
+        parent_row = _rows_of(chat, parent)
+        root = _roots(parent_row)
+        links = pl.DataFrame(
+            {"_row": np.arange(len(chat)), "_pid": parent_row, "_sid": chat[root].astype(str)}
+        ).with_columns(pl.col("_pid").replace(-1, None))
+        con.register("_links", links)
+        out = work / "linked.parquet"
+        cols = ", ".join(
+            {"parent_id": "l._pid AS parent_id", "session_id": "l._sid AS session_id"}.get(c.name, f'r."{c.name}"')
+            for c in STORED_COLUMNS
+        )
+        con.sql(
+            f"""COPY (SELECT {cols} FROM read_parquet({f}, file_row_number=true) r
+                JOIN _links l ON l._row = r.file_row_number ORDER BY r.file_row_number)
+                TO {sql_str(out)} (FORMAT parquet)"""
+        )
+        con.unregister("_links")
+        return out
+
+
+def _rows_of(chat: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """For each row, the row of its parent chat (-1 when none or absent); chat ids are unique per trace."""
+    order = np.argsort(chat, kind="stable")
+    pos = np.searchsorted(chat[order], parent)
+    pos = np.clip(pos, 0, len(chat) - 1)
+    found = (parent >= 0) & (len(chat) > 0) & (chat[order][pos] == parent)
+    return np.where(found, order[pos], -1)
+
+
+def _roots(parent_row: np.ndarray) -> np.ndarray:
+    """The first row of each row's chain, by pointer jumping (log of the chain length in steps)."""
+    root = np.where(parent_row >= 0, parent_row, np.arange(len(parent_row)))
+    for _ in range(64):  # 2**64 turns is beyond any chain; a cycle (broken data) stops here too
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    return root

@@ -1,0 +1,321 @@
+"""The trace store: a folder holding Parquet files and a DuckDB catalog that any DuckDB user can open.
+
+    <store>/catalog.duckdb                  tables `traces` (the catalog) and `rejects`; view `requests`
+    <store>/traces/<name>/<version>/requests.parquet
+    <store>/.staging/                       work in progress, never visible
+
+A change is staged in `.staging`, moved under `traces/`, and made visible by one DuckDB transaction that
+switches the catalog row; an interrupted change leaves the catalog as it was (orphans are swept later).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from servetrace.errors import InvalidNameError, QueryError, StoreError, TraceExistsError, TraceNotFoundError
+from servetrace.traces.formats.base import sql_str
+from servetrace.traces.schema import COLUMNS, REJECT_COLUMNS, STORED_SCHEMA
+
+DEFAULT_STORE = "servetrace-store"
+STORE_ENV = "SERVETRACE_STORE"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+LOCK_WAIT_S = 30.0
+
+CATALOG_DDL = """
+CREATE TABLE IF NOT EXISTS traces (
+    name VARCHAR PRIMARY KEY,
+    format VARCHAR NOT NULL,            -- reader that produced it
+    source_file VARCHAR,                -- path as given at ingest
+    source_sha256 VARCHAR,
+    source_bytes BIGINT,
+    rows BIGINT NOT NULL,
+    rejects BIGINT NOT NULL,
+    unsorted_rows BIGINT NOT NULL,      -- rows that arrived before their predecessor (sorted at ingest)
+    duplicate_timestamps BIGINT NOT NULL,
+    span_s DOUBLE,                      -- last arrival_s
+    clock VARCHAR NOT NULL,             -- absolute | time_of_day (date unknown) | relative
+    start_time TIMESTAMP_NS,            -- wall time of the first request in `timezone` (absolute, time_of_day)
+    origin_ns BIGINT,                   -- first request's time in the source's own clock, ns
+    timezone VARCHAR,                   -- IANA zone of start_time; NULL when the source does not say
+    block_size BIGINT,                  -- tokens per hash_ids block
+    data_path VARCHAR NOT NULL,         -- relative to the store
+    size_bytes BIGINT NOT NULL,
+    ingested_at TIMESTAMP NOT NULL,
+    servetrace_version VARCHAR NOT NULL,
+    options VARCHAR,                    -- JSON of the read options
+    meta VARCHAR                        -- JSON of anything else (e.g. generator model and seed)
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    trace VARCHAR NOT NULL, file VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR
+);
+"""
+
+
+def resolve_store(path: str | Path | None) -> Path:
+    """The store folder: the given path, else $SERVETRACE_STORE, else ./servetrace-store."""
+    return Path(path or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name) or ".." in name:
+        raise InvalidNameError(
+            f"invalid trace name {name!r}: use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class TraceInfo:
+    """One catalog row."""
+
+    name: str
+    format: str
+    source_file: str | None
+    source_sha256: str | None
+    source_bytes: int | None
+    rows: int
+    rejects: int
+    unsorted_rows: int
+    duplicate_timestamps: int
+    span_s: float | None
+    clock: str
+    start_time: datetime | None
+    origin_ns: int | None
+    timezone: str | None
+    block_size: int | None
+    data_path: str
+    size_bytes: int
+    ingested_at: datetime
+    servetrace_version: str
+    options: str | None
+    meta: str | None
+
+    def meta_dict(self) -> dict[str, Any]:
+        return json.loads(self.meta) if self.meta else {}
+
+
+FIELDS = list(TraceInfo.__dataclass_fields__)
+
+
+class Store:
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = resolve_store(root).resolve()
+        self.catalog_path = self.root / "catalog.duckdb"
+        self.staging_root = self.root / ".staging"
+
+    # ---- connections ----------------------------------------------------------------------------
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if read_only and not self.catalog_path.exists():
+            raise StoreError(f"{self.root}: no trace store here (ingest a trace first, or set --store)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                con = duckdb.connect(str(self.catalog_path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise StoreError(f"{self.catalog_path}: cannot open the catalog: {exc}") from exc
+                time.sleep(0.2)
+        if not read_only:
+            con.execute(CATALOG_DDL)
+        return con
+
+    @contextlib.contextmanager
+    def catalog(self, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connect(read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    def list(self) -> list[TraceInfo]:
+        if not self.catalog_path.exists():
+            return []
+        with self.catalog() as con:
+            rows = con.execute(f"SELECT {', '.join(FIELDS)} FROM traces ORDER BY name").fetchall()
+        return [TraceInfo(*r) for r in rows]
+
+    def get(self, name: str) -> TraceInfo:
+        for info in self.list():
+            if info.name == name:
+                return info
+        raise TraceNotFoundError(f"no trace named {name!r} in {self.root}")
+
+    def exists(self, name: str) -> bool:
+        return any(t.name == name for t in self.list())
+
+    def data_file(self, info: TraceInfo) -> Path:
+        return self.root / info.data_path
+
+    def connect_views(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory connection with `traces`, `rejects` and `requests` as read-only views of the store."""
+        con = duckdb.connect()
+        if not self.catalog_path.exists():
+            con.execute(CATALOG_DDL.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE"))
+            con.execute(f"CREATE TEMP VIEW requests AS {_requests_sql([])}")
+            return con
+        try:
+            con.execute(f"ATTACH {sql_str(self.catalog_path)} AS cat (READ_ONLY)")
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.catalog_path}: cannot open the catalog: {exc}") from exc
+        con.execute("CREATE TEMP VIEW traces AS SELECT * FROM cat.traces")
+        con.execute("CREATE TEMP VIEW rejects AS SELECT * FROM cat.rejects")
+        files = [str(self.root / p) for (p,) in con.execute("SELECT data_path FROM cat.traces ORDER BY name").fetchall()]
+        con.execute(f"CREATE TEMP VIEW requests AS {_requests_sql(files)}")
+        return con
+
+    def query(self, sql: str) -> pa.Table:
+        """Run read-only SQL over the store; a statement that writes is refused."""
+        con = self.connect_views()
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryError(f"SQL error: {_first_line(exc)}") from exc
+        if not statements:
+            raise QueryError("no SQL statement given")
+        for st in statements:
+            kind = st.type.name
+            if kind not in ("SELECT", "EXPLAIN"):
+                raise QueryError(f"the store is read-only here: {kind} statements are refused (only SELECT)")
+        try:
+            result: pa.Table | None = None
+            for st in statements:
+                result = con.sql(st.query).to_arrow_table()
+            assert result is not None
+            return result
+        except duckdb.Error as exc:
+            raise QueryError(f"SQL error: {_first_line(exc)}") from exc
+        finally:
+            con.close()
+
+    # ---- writing --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A private work folder inside the store, removed on any exit (Ctrl-C included)."""
+        self.staging_root.mkdir(parents=True, exist_ok=True)
+        self._sweep_staging()
+        work = self.staging_root / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        work.mkdir()
+        try:
+            yield work
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def check_writable(self, name: str, replace: bool) -> None:
+        validate_name(name)
+        if not replace and self.exists(name):
+            raise TraceExistsError(f"a trace named {name!r} is already stored; use --replace to replace it")
+
+    def commit(self, info: TraceInfo, data: Path, rejects: pa.Table, replace: bool) -> TraceInfo:
+        """Move a staged data file into place and switch the catalog to it in one transaction."""
+        _check_schema(data)
+        version = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        final_dir = self.root / "traces" / info.name / version
+        final_dir.mkdir(parents=True)
+        final = final_dir / "requests.parquet"
+        os.replace(data, final)
+        entry = {**info.__dict__, "data_path": str(final.relative_to(self.root)), "size_bytes": final.stat().st_size}
+        try:
+            with self.catalog(read_only=False) as con:
+                con.execute("BEGIN TRANSACTION")
+                exists = con.execute("SELECT count(*) FROM traces WHERE name = ?", [info.name]).fetchone()
+                if exists and exists[0] and not replace:
+                    raise TraceExistsError(f"a trace named {info.name!r} is already stored; use --replace to replace it")
+                con.execute("DELETE FROM traces WHERE name = ?", [info.name])
+                con.execute("DELETE FROM rejects WHERE trace = ?", [info.name])
+                con.execute(
+                    f"INSERT INTO traces ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
+                    [entry[f] for f in FIELDS],
+                )
+                if rejects.num_rows:
+                    con.register("_new_rejects", rejects)
+                    con.execute("INSERT INTO rejects SELECT * FROM _new_rejects")
+                    con.unregister("_new_rejects")
+                self._refresh_view(con)
+                con.execute("COMMIT")
+        except BaseException:
+            shutil.rmtree(final_dir, ignore_errors=True)
+            raise
+        self._drop_other_versions(info.name, keep=final_dir)
+        return TraceInfo(**entry)
+
+    def remove(self, name: str) -> None:
+        self.get(name)
+        with self.catalog(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            con.execute("DELETE FROM traces WHERE name = ?", [name])
+            con.execute("DELETE FROM rejects WHERE trace = ?", [name])
+            self._refresh_view(con)
+            con.execute("COMMIT")
+        shutil.rmtree(self.root / "traces" / name, ignore_errors=True)
+
+    def _refresh_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The `requests` view kept in the catalog file, for users who open it with plain DuckDB."""
+        files = [str(self.root / p) for (p,) in con.execute("SELECT data_path FROM traces ORDER BY name").fetchall()]
+        con.execute(f"CREATE OR REPLACE VIEW requests AS {_requests_sql(files)}")
+
+    def _drop_other_versions(self, name: str, keep: Path) -> None:
+        for d in (self.root / "traces" / name).iterdir():
+            if d != keep:
+                shutil.rmtree(d, ignore_errors=True)
+
+    def _sweep_staging(self) -> None:
+        """Remove work folders of processes that are gone (killed mid-ingest)."""
+        for d in self.staging_root.iterdir():
+            pid = d.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(d, ignore_errors=True)
+
+
+def _requests_sql(files: list[str]) -> str:
+    cols = ", ".join("file_row_number AS request_id" if c.name == "request_id" else f'"{c.name}"' for c in COLUMNS)
+    if not files:
+        typed = ", ".join(f'CAST(NULL AS {c.duckdb}) AS "{c.name}"' for c in COLUMNS)
+        return f"SELECT {typed} WHERE false"
+    listing = "[" + ", ".join(sql_str(f) for f in files) + "]"
+    return f"SELECT {cols} FROM read_parquet({listing}, file_row_number=true)"
+
+
+def _check_schema(data: Path) -> None:
+    got = pq.read_schema(data)
+    want = [(f.name, str(f.type).replace("item", "element")) for f in STORED_SCHEMA]
+    have = [(f.name, str(f.type).replace("item", "element")) for f in got]
+    if have != want:
+        raise StoreError(f"internal error: staged data does not match the canonical schema: {have} != {want}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+REJECT_NAMES = [c.name for c in REJECT_COLUMNS]
