@@ -319,3 +319,28 @@ def _first_line(exc: BaseException) -> str:
 
 
 REJECT_NAMES = [c.name for c in REJECT_COLUMNS]
+
+
+def export_trace(store: Store, name: str, out: Path) -> Path:
+    """Write a trace as Parquet with `request_id` and its catalog entry as metadata (re-ingests exactly)."""
+    from servetrace.traces.formats.native import META_KEY, export_metadata
+
+    info = store.get(name)
+    entry = {k: v for k, v in info.__dict__.items() if k not in ("data_path", "size_bytes")}
+    meta = export_metadata({**entry, "original_format": info.meta_dict().get("original_format") or info.format})
+    value = meta[META_KEY].decode()
+    cols = ", ".join("file_row_number AS request_id" if c.name == "request_id" else f'"{c.name}"' for c in COLUMNS)
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT {cols} FROM read_parquet({sql_str(store.data_file(info))}, file_row_number=true) "
+            f"ORDER BY file_row_number) TO {sql_str(tmp)} "
+            f"(FORMAT parquet, KV_METADATA {{servetrace: {sql_str(value)}}})"
+        )
+        os.replace(tmp, out)
+    finally:
+        con.close()
+        tmp.unlink(missing_ok=True)
+    return out

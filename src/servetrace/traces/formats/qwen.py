@@ -66,7 +66,7 @@ class Qwen(Reader):
         )
         cols = ["_chat_id", "_parent_chat_id", "input_tokens", "output_tokens", "turn", "category", "hash_ids"]
         staged = stage_frame(lf, reasons, cols, work, clock="relative", block_size=self.options.block_size or BLOCK_TOKENS)
-        first = con.sql(f"SELECT min(_time_ns) FROM ({staged.relation})").fetchone()
+        first = con.execute(f"SELECT min(_time_ns) FROM ({staged.relation})").fetchone()
         if first and first[0] is not None and first[0] / 1e9 > EPOCH_AFTER_S:
             staged.clock, staged.timezone = "absolute", self.options.timezone or "UTC"
         return staged

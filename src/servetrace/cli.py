@@ -1,0 +1,240 @@
+"""The `servetrace` command line: parse, call one library function, print with rich."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from servetrace import __version__
+from servetrace.errors import ServetraceError, UsageError
+
+app = typer.Typer(
+    name="servetrace",
+    help="Trace analytics and workload generation for LLM and LMM serving.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_WIDTH = None if sys.stdout.isatty() else 200  # pipes and files get whole rows, not 80 columns
+out = Console(soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Trace store folder [env: SERVETRACE_STORE; default: ./servetrace-store]"),
+]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _store(path: Path | None):  # type: ignore[no-untyped-def]
+    from servetrace.traces import Store
+
+    return Store(path)
+
+
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in ",".join(pairs).split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"--map: expected CANONICAL=SOURCE, got {item!r}")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="Trace file (.csv, .jsonl, .parquet; .gz/.zst too)")],
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Trace name [default: file stem]")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Reader to use [default: detected]")] = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="generic: CANONICAL=SOURCE pairs, e.g. arrival=ts,input_tokens=p")
+    ] = None,
+    time_unit: Annotated[str | None, typer.Option(help="generic: unit of numeric timestamps (s, ms, us, ns)")] = None,
+    time_format: Annotated[str | None, typer.Option(help="generic: strptime format of text timestamps")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Time zone of the trace's timestamps (IANA name)")] = None,
+    block_size: Annotated[int | None, typer.Option(help="Tokens per hash_ids block")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed row")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace a stored trace of the same name")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Read a trace file into the store (format auto-detected)."""
+    from servetrace.traces import ReadOptions
+    from servetrace.traces import ingest as do_ingest
+
+    options = ReadOptions(_parse_map(mapping or []), time_unit, time_format, timezone, block_size)
+    with err.status(f"ingesting {path} ..."):
+        result = do_ingest(_store(store), path, name, fmt, options, strict=strict, replace=replace)
+    t = result.trace
+    verb = "replaced" if result.replaced else "stored"
+    out.print(
+        f"{verb} [bold]{t.name}[/] ({t.format}): {t.rows:,} requests over {_span(t.span_s)}, "
+        f"{t.rejects:,} rejected, in {result.seconds:.2f} s"
+    )
+    if t.unsorted_rows:
+        err.print(f"[yellow]note:[/] {t.unsorted_rows:,} rows were out of order; the trace was sorted by arrival")
+    if t.duplicate_timestamps:
+        err.print(f"[yellow]note:[/] {t.duplicate_timestamps:,} requests share their timestamp with the previous one")
+    for r in result.first_rejects:
+        err.print(f"[yellow]rejected[/] {t.source_file}:{r.line}: {r.reason}", markup=True, highlight=False)
+    if t.rejects > len(result.first_rejects):
+        err.print(f"... all {t.rejects:,} rejects: servetrace sql \"SELECT * FROM rejects WHERE trace = '{t.name}'\"")
+
+
+@app.command("traces")
+def list_traces(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """List the traces in the store."""
+    infos = _store(store).list()
+    if as_json:
+        out.print_json(json.dumps([i.__dict__ for i in infos], default=str))
+        return
+    table = Table("name", "format", "rows", "rejects", "span", "start", "size", "sha256", box=None)
+    for i in infos:
+        start = f"{i.start_time:%Y-%m-%d %H:%M:%S}" if i.start_time else "-"
+        if i.clock == "time_of_day" and i.start_time:
+            start = f"day 1 {i.start_time:%H:%M:%S}"
+        zone = f" {i.timezone}" if i.timezone and i.clock == "absolute" else ""
+        table.add_row(
+            i.name, i.format, f"{i.rows:,}", f"{i.rejects:,}", _span(i.span_s), start + zone,
+            _size(i.size_bytes), (i.source_sha256 or "")[:12],
+        )  # fmt: skip
+    if not infos:
+        err.print(f"no traces in {_store(store).root}")
+    out.print(table)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="Read-only SQL over tables requests, traces and rejects")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")] = OutputFormat.table,
+    store: StoreOpt = None,
+) -> None:
+    """Query the store with DuckDB SQL (read-only)."""
+    result = _store(store).query(query)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(result.to_pylist(), default=str) + "\n")
+    elif fmt is OutputFormat.csv:
+        sys.stdout.write(_to_csv(result))
+    else:
+        table = Table(*result.column_names, box=None)
+        for row in result.to_pylist():
+            table.add_row(*(_cell(v) for v in row.values()))
+        out.print(table)
+
+
+@app.command()
+def export(
+    trace: Annotated[str, typer.Argument(help="Trace name")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet file to write")],
+    store: StoreOpt = None,
+) -> None:
+    """Export a trace as Parquet (canonical schema; re-ingests exactly)."""
+    from servetrace.traces.store import export_trace
+
+    path = export_trace(_store(store), trace, output)
+    out.print(f"wrote {path}")
+
+
+@app.command("rm")
+def remove(trace: Annotated[str, typer.Argument(help="Trace name")], store: StoreOpt = None) -> None:
+    """Remove a trace from the store."""
+    _store(store).remove(trace)
+    out.print(f"removed {trace}")
+
+
+@app.command()
+def formats() -> None:
+    """List the trace formats servetrace reads."""
+    from servetrace.traces import known_formats
+
+    table = Table("format", "description", box=None)
+    for name, doc in known_formats().items():
+        table.add_row(name, doc)
+    out.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print servetrace's version."""
+    out.print(__version__)
+
+
+def _span(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.1f} TiB"
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "NULL" if v is None else str(v)
+
+
+def _to_csv(table: pa.Table) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(table.column_names)
+    for row in table.to_pylist():
+        w.writerow(["" if v is None else v for v in row.values()])
+    return buf.getvalue()
+
+
+def main() -> None:
+    """Console entry point: every servetrace error becomes one line on stderr and its exit code."""
+    try:
+        app(standalone_mode=False)
+    except ServetraceError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/]: nothing was changed in the store")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
