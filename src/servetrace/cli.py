@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -132,7 +133,7 @@ def sql(
     """Query the store with DuckDB SQL (read-only)."""
     result = _store(store).query(query)
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(result.to_pylist(), default=str) + "\n")
+        sys.stdout.write(json.dumps(result.to_pylist(), default=_json_default) + "\n")
     elif fmt is OutputFormat.csv:
         sys.stdout.write(_to_csv(result))
     else:
@@ -195,6 +196,12 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return f"{n:.1f} TiB"
+
+
+def _json_default(v: object) -> object:
+    if isinstance(v, Decimal):  # DuckDB's HUGEINT and DECIMAL results
+        return int(v) if v == v.to_integral_value() else float(v)
+    return str(v)
 
 
 def _cell(v: object) -> str:

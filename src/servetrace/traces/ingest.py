@@ -59,7 +59,7 @@ def ingest(
     t0 = time.perf_counter()
     source = Source.open(path)
     reader = (get_reader(fmt) if fmt else detect(source))(options)
-    name = validate_name(name or default_name(path))
+    name = validate_name(default_name(path) if name is None else name)
     store.check_writable(name, replace)
     replaced = store.exists(name)
     with store.staging() as work, ThreadPoolExecutor(1) as pool:

@@ -189,3 +189,21 @@ def split_fields(lf: pl.LazyFrame, names: list[str], sep: str = ",") -> tuple[pl
     bad = pl.col(names[-1]).is_null() | pl.col("_extra").is_not_null()
     reason = pl.when(bad).then(pl.lit(f"expected {n} fields, found ") + count.cast(pl.String))
     return lf, reason
+
+
+def time_ns(text: pl.Expr, field_name: str, unit_ns: int) -> tuple[pl.Expr, pl.Expr]:
+    """(int64 ns, reason) from a non-negative decimal time in units of `unit_ns` nanoseconds.
+
+    Plain decimals are converted exactly (whole units plus the fraction, to the nanosecond), since float64
+    cannot hold epoch nanoseconds; exponent notation falls back to float arithmetic.
+    """
+    value, reason = nonneg_float(text, field_name)
+    t = text.str.strip_chars()
+    parts = t.str.split_exact(".", 1)
+    whole = parts.struct.field("field_0").cast(pl.Int64, strict=False)
+    digits = parts.struct.field("field_1").fill_null("")
+    frac = (digits + pl.lit("000000000")).str.slice(0, 9).cast(pl.Int64, strict=False)
+    exact = whole * unit_ns + (frac * unit_ns / 1_000_000_000).round().cast(pl.Int64)
+    ok = digits.str.contains(r"^[0-9]*$")
+    ns = pl.when(value.is_not_null() & ok & exact.is_not_null()).then(exact).otherwise((value * unit_ns).round().cast(pl.Int64))
+    return pl.when(value.is_not_null()).then(ns.cast(pl.Int64)), reason

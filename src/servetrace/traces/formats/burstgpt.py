@@ -14,7 +14,7 @@ import polars as pl
 
 from servetrace.errors import SourceError
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Reader, Staged, nonneg_float, nonneg_int, scan_lines, split_fields, stage_frame
+from servetrace.traces.formats.base import Reader, Staged, nonneg_float, nonneg_int, scan_lines, split_fields, stage_frame, time_ns
 from servetrace.traces.source import Source
 
 V10 = ["Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens", "Log Type"]
@@ -35,7 +35,7 @@ class BurstGPT(Reader):
         if names is None:
             raise SourceError(f"{source.name}: line 1: expected a BurstGPT header ({','.join(V11)})")
         lf, count_reason = split_fields(scan_lines(source.plain_path(work)).filter(pl.col("_line") > 1), names)
-        ts, ts_why = nonneg_float(pl.col("Timestamp"), "Timestamp")
+        ts, ts_why = time_ns(pl.col("Timestamp"), "Timestamp", 10**9)
         inp, inp_why = nonneg_int(pl.col("Request tokens"), "Request tokens")
         out, out_why = nonneg_int(pl.col("Response tokens"), "Response tokens")
         log = pl.col("Log Type").str.strip_chars()
@@ -43,7 +43,7 @@ class BurstGPT(Reader):
         category = category.when(log.str.starts_with("API")).then(pl.lit("api")).otherwise(log.str.to_lowercase())
         reasons = [count_reason, ts_why, inp_why, out_why]
         cols = [
-            (ts * 1e9).round().alias("_time_ns"),
+            ts.alias("_time_ns"),
             pl.col("Model").str.strip_chars().alias("model"),
             inp.alias("input_tokens"),
             out.alias("output_tokens"),

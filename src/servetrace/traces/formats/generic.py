@@ -14,13 +14,13 @@ import polars as pl
 
 from servetrace.errors import SourceError, UsageError
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Clock, Reader, Staged, nonneg_float, nonneg_int, scan_lines, stage_frame
+from servetrace.traces.formats.base import Clock, Reader, Staged, nonneg_float, nonneg_int, scan_lines, stage_frame, time_ns
 from servetrace.traces.formats.jsonl import int_list, object_reason, raw_value
 from servetrace.traces.schema import ATTRIBUTE_COLUMNS
 from servetrace.traces.source import Source
 
 REQUIRED = ("arrival", "input_tokens", "output_tokens")
-UNIT_NS = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}
+UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 EPOCH_AFTER_S = 1e9
 INT_COLUMNS = {
     "turn", "parent_id", "input_tokens", "output_tokens", "text_tokens", "image_count", "image_tokens",
@@ -52,7 +52,9 @@ class Generic(Reader):
         time_ns, clock, tz, why = self._time(lf, schema["arrival"])
         cols, more = self._attributes(mapping, schema, kind)
         reasons += [pl.when(pl.col("arrival").is_null()).then(pl.lit(f"{mapping['arrival']}: missing")), why, *more]
-        lf = lf.with_columns(time_ns.alias("_time_ns"), *cols)
+        # Reasons read the raw columns, so compute them in the same step that replaces those columns.
+        lf = lf.with_columns(time_ns.alias("_time_ns"), *cols, pl.coalesce(reasons).alias("_why"))
+        reasons = [pl.col("_why")]
         if kind != "jsonl":
             lf = lf.with_columns(raw)
         names = [c.meta.output_name() for c in cols]
@@ -84,9 +86,9 @@ class Generic(Reader):
             unit = opt.time_unit or "s"
             if unit not in UNIT_NS:
                 raise UsageError(f"--time-unit must be one of {', '.join(UNIT_NS)}, not {unit!r}")
-            value, why = nonneg_float(text, "arrival")
+            value, why = time_ns(text, "arrival", UNIT_NS[unit])
             epoch = float(sample) * UNIT_NS[unit] / 1e9 > EPOCH_AFTER_S if _is_number(sample) else False
-            return (value * UNIT_NS[unit]).round(), "absolute" if epoch else "relative", "UTC" if epoch else None, why
+            return value, "absolute" if epoch else "relative", "UTC" if epoch else None, why
         parsed = text.str.to_datetime(opt.time_format, strict=False, time_unit="ns")
         probe = pl.select(pl.lit(sample).str.to_datetime(opt.time_format, strict=False, time_unit="ns"))
         tz = probe.dtypes[0].time_zone if isinstance(probe.dtypes[0], pl.Datetime) else None  # type: ignore[union-attr]

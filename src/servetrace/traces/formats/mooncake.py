@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Reader, Staged, nonneg_float, nonneg_int, scan_lines, stage_frame
+from servetrace.traces.formats.base import Reader, Staged, nonneg_int, scan_lines, stage_frame, time_ns
 from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
 from servetrace.traces.source import Source
 
@@ -31,12 +31,12 @@ class Mooncake(Reader):
         return KEYS <= keys and "chat_id" not in keys
 
     def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
-        ts, ts_why = nonneg_float(raw_value("timestamp"), "timestamp")
+        ts, ts_why = time_ns(raw_value("timestamp"), "timestamp", 10**6)
         inp, inp_why = nonneg_int(raw_value("input_length"), "input_length")
         out, out_why = nonneg_int(raw_value("output_length"), "output_length")
         hashes, hash_why = int_list("hash_ids")
         cols = [
-            (ts * 1e6).round().alias("_time_ns"),
+            ts.alias("_time_ns"),
             inp.alias("input_tokens"),
             out.alias("output_tokens"),
             hashes.alias("hash_ids"),

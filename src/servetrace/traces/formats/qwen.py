@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Reader, Staged, nonneg_float, nonneg_int, scan_lines, sql_str, stage_frame
+from servetrace.traces.formats.base import Reader, Staged, nonneg_int, scan_lines, sql_str, stage_frame, time_ns
 from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
 from servetrace.traces.schema import STORED_COLUMNS
 from servetrace.traces.source import Source
@@ -35,7 +35,7 @@ class Qwen(Reader):
         return bool(lines) and KEYS <= first_keys(lines[0])
 
     def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
-        ts, ts_why = nonneg_float(raw_value("timestamp"), "timestamp")
+        ts, ts_why = time_ns(raw_value("timestamp"), "timestamp", 10**9)
         inp, inp_why = nonneg_int(raw_value("input_length"), "input_length")
         out, out_why = nonneg_int(raw_value("output_length"), "output_length")
         turn, turn_why = nonneg_int(raw_value("turn"), "turn")
@@ -55,7 +55,7 @@ class Qwen(Reader):
             pl.when(raw_value("hash_ids").is_null() & pl.col("text").str.contains('"hash_ids"')).then(hash_why),
         ]
         lf = scan_lines(source.plain_path(work)).with_columns(
-            (ts * 1e9).round().alias("_time_ns"),
+            ts.alias("_time_ns"),
             chat.alias("_chat_id"),
             parent.alias("_parent_chat_id"),
             inp.alias("input_tokens"),
