@@ -39,7 +39,11 @@ def test_ingest_traces_sql_roundtrip(tmp_path: Path) -> None:
         (["ingest", "{bad}", "--strict"], 1, "b.csv:4: expected 3 fields, found 2"),
         (["ingest", "{bad}", "--name", "../up"], 2, "invalid trace name"),
         (["ingest", "{bad}", "--format", "nope"], 2, "unknown format 'nope'; known formats:"),
-        (["ingest", "{bad}", "--format", "generic", "--map", "arrival"], 2, "--map: expected CANONICAL=SOURCE"),
+        (
+            ["ingest", "{bad}", "--format", "generic", "--map", "arrival"],
+            2,
+            "--map: expected CANONICAL=SOURCE",
+        ),
         (["rm", "ghost"], 1, "no trace named 'ghost'"),
     ],
 )
@@ -71,5 +75,14 @@ def test_help(tmp_path: Path, command: str) -> None:
 
 def test_formats_lists_every_reader(tmp_path: Path) -> None:
     out = run(tmp_path, "formats").stdout
-    for name in ("azure-llm-2023", "azure-llm-2024", "azure-lmm-2025", "burstgpt", "mooncake", "qwen", "generic", "servetrace"):
+    for name in (
+        "azure-llm-2023",
+        "azure-llm-2024",
+        "azure-lmm-2025",
+        "burstgpt",
+        "mooncake",
+        "qwen",
+        "generic",
+        "servetrace",
+    ):
         assert name in out

@@ -66,7 +66,8 @@ def ingest(
     name: Annotated[str | None, typer.Option("--name", "-n", help="Trace name [default: file stem]")] = None,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="Reader to use [default: detected]")] = None,
     mapping: Annotated[
-        list[str] | None, typer.Option("--map", help="generic: CANONICAL=SOURCE pairs, e.g. arrival=ts,input_tokens=p")
+        list[str] | None,
+        typer.Option("--map", help="generic: CANONICAL=SOURCE pairs, e.g. arrival=ts,input_tokens=p"),
     ] = None,
     time_unit: Annotated[str | None, typer.Option(help="generic: unit of numeric timestamps (s, ms, us, ns)")] = None,
     time_format: Annotated[str | None, typer.Option(help="generic: strptime format of text timestamps")] = None,
@@ -116,9 +117,15 @@ def list_traces(
             start = f"day 1 {i.start_time:%H:%M:%S}"
         zone = f" {i.timezone}" if i.timezone and i.clock == "absolute" else ""
         table.add_row(
-            i.name, i.format, f"{i.rows:,}", f"{i.rejects:,}", _span(i.span_s), start + zone,
-            _size(i.size_bytes), (i.source_sha256 or "")[:12],
-        )  # fmt: skip
+            i.name,
+            i.format,
+            f"{i.rows:,}",
+            f"{i.rejects:,}",
+            _span(i.span_s),
+            start + zone,
+            _size(i.size_bytes),
+            (i.source_sha256 or "")[:12],
+        )
     if not infos:
         err.print(f"no traces in {_store(store).root}")
     out.print(table)

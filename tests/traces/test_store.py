@@ -79,7 +79,12 @@ def test_killed_ingest_leaves_store_unchanged_and_is_swept(store: Store, tmp_pat
 
 def test_sql_is_read_only(store: Store, tmp_path: Path) -> None:
     ingest(store, write(tmp_path / "a.csv", A23), name="t")
-    for statement in ("DROP TABLE traces", "COPY (SELECT 1) TO 'x.csv'", "CREATE TABLE x (a INT)", "SET threads = 1"):
+    for statement in (
+        "DROP TABLE traces",
+        "COPY (SELECT 1) TO 'x.csv'",
+        "CREATE TABLE x (a INT)",
+        "SET threads = 1",
+    ):
         with pytest.raises(QueryError, match="read-only"):
             store.query(statement)
     with pytest.raises(QueryError, match="SQL error"):

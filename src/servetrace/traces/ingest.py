@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from servetrace import __version__
 from servetrace.errors import MalformedRowError
-from servetrace.traces.formats import ReadOptions, Reader, Staged, detect, get_reader
+from servetrace.traces.formats import Reader, ReadOptions, Staged, detect, get_reader
 from servetrace.traces.formats.base import sql_str
 from servetrace.traces.schema import REJECT_SCHEMA, STORED_COLUMNS, conform_sql
 from servetrace.traces.source import Source
@@ -125,10 +125,7 @@ def _write(
     origin_ns = _origin(con, staged)
     for statement in staged.reset:
         con.execute(statement)
-    if "arrival_s" in staged.columns:
-        arrival = "arrival_s"
-    else:
-        arrival = f"(_time_ns - {origin_ns}) / 1e9"
+    arrival = "arrival_s" if "arrival_s" in staged.columns else f"(_time_ns - {origin_ns}) / 1e9"
     private = [c for c in sorted(staged.columns) if c.startswith("_")]
     extra = "".join(f', "{c}"' for c in private)
     first = work / "pass1.parquet"
@@ -149,7 +146,8 @@ def _write(
 
 def _origin(con: duckdb.DuckDBPyConnection, staged: Staged) -> int:
     if "arrival_s" in staged.columns:
-        return int(staged.meta.get("origin_ns") or 0)  # type: ignore[call-overload]
+        origin = staged.meta.get("origin_ns")
+        return int(origin) if isinstance(origin, int | float) else 0
     row = con.execute(f"SELECT _time_ns FROM ({staged.relation}) LIMIT 1").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
@@ -159,8 +157,13 @@ def _order_stats(path: Path) -> OrderStats:
     d = a.diff()
     row = (
         pl.scan_parquet(path)
-        .select(pl.len().alias("n"), a.min().alias("lo"), a.max().alias("hi"),
-                (d < 0).sum().alias("down"), (d == 0).sum().alias("same"))  # fmt: skip
+        .select(
+            pl.len().alias("n"),
+            a.min().alias("lo"),
+            a.max().alias("hi"),
+            (d < 0).sum().alias("down"),
+            (d == 0).sum().alias("same"),
+        )
         .collect()
         .row(0, named=True)
     )

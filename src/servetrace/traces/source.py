@@ -30,8 +30,8 @@ def open_decompressed(path: Path) -> Iterator[IO[bytes]]:
     kind = compression_of(path)
     with open(path, "rb") as raw:
         if kind == "gzip":
-            with gzip.open(raw, "rb") as f:
-                yield f
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                yield f  # type: ignore[misc]
         elif kind == "zstd":
             with zstandard.ZstdDecompressor().stream_reader(raw) as f:
                 yield f

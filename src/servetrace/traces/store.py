@@ -179,7 +179,9 @@ class Store:
             raise StoreError(f"{self.catalog_path}: cannot open the catalog: {exc}") from exc
         con.execute("CREATE TEMP VIEW traces AS SELECT * FROM cat.traces")
         con.execute("CREATE TEMP VIEW rejects AS SELECT * FROM cat.rejects")
-        files = [str(self.root / p) for (p,) in con.execute("SELECT data_path FROM cat.traces ORDER BY name").fetchall()]
+        files = [
+            str(self.root / p) for (p,) in con.execute("SELECT data_path FROM cat.traces ORDER BY name").fetchall()
+        ]
         con.execute(f"CREATE TEMP VIEW requests AS {_requests_sql(files)}")
         return con
 
@@ -234,13 +236,19 @@ class Store:
         final_dir.mkdir(parents=True)
         final = final_dir / "requests.parquet"
         os.replace(data, final)
-        entry = {**info.__dict__, "data_path": str(final.relative_to(self.root)), "size_bytes": final.stat().st_size}
+        entry = {
+            **info.__dict__,
+            "data_path": str(final.relative_to(self.root)),
+            "size_bytes": final.stat().st_size,
+        }
         try:
             with self.catalog(read_only=False) as con:
                 con.execute("BEGIN TRANSACTION")
                 exists = con.execute("SELECT count(*) FROM traces WHERE name = ?", [info.name]).fetchone()
                 if exists and exists[0] and not replace:
-                    raise TraceExistsError(f"a trace named {info.name!r} is already stored; use --replace to replace it")
+                    raise TraceExistsError(
+                        f"a trace named {info.name!r} is already stored; use --replace to replace it"
+                    )
                 con.execute("DELETE FROM traces WHERE name = ?", [info.name])
                 con.execute("DELETE FROM rejects WHERE trace = ?", [info.name])
                 con.execute(

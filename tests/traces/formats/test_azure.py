@@ -81,9 +81,7 @@ def test_strict_stops_with_the_first_bad_line_and_stores_nothing(store, tmp_path
 
 
 @pytest.mark.skipif(not AZURE_2023.exists(), reason="shared traces not present")
-@pytest.mark.parametrize(
-    ("kind", "rows", "med_in", "med_out"), [("code", 8819, 1469, 13), ("conv", 19366, 1020, 129)]
-)
+@pytest.mark.parametrize(("kind", "rows", "med_in", "med_out"), [("code", 8819, 1469, 13), ("conv", 19366, 1020, 129)])
 def test_real_azure_2023(store, kind: str, rows: int, med_in: int, med_out: int) -> None:
     r = ingest(store, AZURE_2023 / f"AzureLLMInferenceTrace_{kind}.csv", name=f"azure-{kind}")
     assert r.trace.rejects == 0 and r.trace.unsorted_rows == 0

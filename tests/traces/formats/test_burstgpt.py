@@ -44,7 +44,10 @@ def test_v12_sessions_and_elapsed_time_gzipped(store, tmp_path: Path) -> None:
 
 
 def test_broken_burstgpt_rows(store, tmp_path: Path) -> None:
-    text = V10 + "\n-3,ChatGPT,1,1,2,API log\nNaN,ChatGPT,1,1,2,API log\n7,ChatGPT,1.5,1,2,API log\n8,ChatGPT,1,1\n\n9,ChatGPT,4,4,8,API log"
+    text = (
+        V10
+        + "\n-3,ChatGPT,1,1,2,API log\nNaN,ChatGPT,1,1,2,API log\n7,ChatGPT,1.5,1,2,API log\n8,ChatGPT,1,1\n\n9,ChatGPT,4,4,8,API log"
+    )
     r = ingest(store, write(tmp_path / "burst.csv", text), name="b")
     assert r.trace.rows == 4
     got = {x["line"]: x["reason"] for x in rejects(store, "b")}

@@ -55,7 +55,11 @@ def test_generic_jsonl_zstd_with_hash_ids_and_time_format(store, tmp_path: Path)
 def test_generic_parquet_with_datetime_column(store, tmp_path: Path) -> None:
     f = tmp_path / "g.parquet"
     pl.DataFrame(
-        {"ts": pl.Series(["2024-03-01 00:00:01", "2024-03-01 00:00:00"]).str.to_datetime(), "p": [5, 6], "c": [1, 2]}
+        {
+            "ts": pl.Series(["2024-03-01 00:00:01", "2024-03-01 00:00:00"]).str.to_datetime(),
+            "p": [5, 6],
+            "c": [1, 2],
+        }
     ).write_parquet(f)
     opts = ReadOptions(mapping={"arrival": "ts", "input_tokens": "p", "output_tokens": "c"})
     r = ingest(store, f, name="g", fmt="generic", options=opts)

@@ -21,12 +21,15 @@ def test_mooncake_fields_and_coarse_timestamps(store, tmp_path: Path) -> None:
 
 
 def test_broken_mooncake_lines(store, tmp_path: Path) -> None:
-    text = GOOD + """
+    text = (
+        GOOD
+        + """
 {"timestamp": 10, "input_length": -1, "output_length": 1, "hash_ids": [1]}
 {"timestamp": 11, "input_length": 5, "output_length": 1, "hash_ids": [1, "x"]}
 {"timestamp": 12, "input_length": 5, "outp
 not json at all
 {"timestamp": 13, "input_length": 5, "output_length": 2, "hash_ids": [9]}"""
+    )
     r = ingest(store, write(tmp_path / "m.jsonl", text), name="m", fmt="mooncake")
     assert r.trace.rows == 4
     got = {x["line"]: x["reason"] for x in rejects(store, "m")}

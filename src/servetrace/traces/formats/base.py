@@ -152,9 +152,7 @@ def _reason(t: pl.Expr, field_name: str, ok: pl.Expr, f: pl.Expr, what: str) -> 
     )
 
 
-def stage_frame(
-    lf: pl.LazyFrame, reasons: list[pl.Expr], columns: list[str], work: Path, **kw: object
-) -> Staged:
+def stage_frame(lf: pl.LazyFrame, reasons: list[pl.Expr], columns: list[str], work: Path, **kw: object) -> Staged:
     """Write a polars frame (`_line`, `text`, `_time_ns`, columns) to a staged Parquet file and describe it.
 
     A row is rejected with the first non-null reason; blank lines are skipped silently.
@@ -205,5 +203,9 @@ def time_ns(text: pl.Expr, field_name: str, unit_ns: int) -> tuple[pl.Expr, pl.E
     frac = (digits + pl.lit("000000000")).str.slice(0, 9).cast(pl.Int64, strict=False)
     exact = whole * unit_ns + (frac * unit_ns / 1_000_000_000).round().cast(pl.Int64)
     ok = digits.str.contains(r"^[0-9]*$")
-    ns = pl.when(value.is_not_null() & ok & exact.is_not_null()).then(exact).otherwise((value * unit_ns).round().cast(pl.Int64))
+    ns = (
+        pl.when(value.is_not_null() & ok & exact.is_not_null())
+        .then(exact)
+        .otherwise((value * unit_ns).round().cast(pl.Int64))
+    )
     return pl.when(value.is_not_null()).then(ns.cast(pl.Int64)), reason

@@ -14,7 +14,16 @@ import polars as pl
 
 from servetrace.errors import SourceError
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Reader, Staged, nonneg_float, nonneg_int, scan_lines, split_fields, stage_frame, time_ns
+from servetrace.traces.formats.base import (
+    Reader,
+    Staged,
+    nonneg_float,
+    nonneg_int,
+    scan_lines,
+    split_fields,
+    stage_frame,
+    time_ns,
+)
 from servetrace.traces.source import Source
 
 V10 = ["Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens", "Log Type"]
@@ -39,8 +48,13 @@ class BurstGPT(Reader):
         inp, inp_why = nonneg_int(pl.col("Request tokens"), "Request tokens")
         out, out_why = nonneg_int(pl.col("Response tokens"), "Response tokens")
         log = pl.col("Log Type").str.strip_chars()
-        category = pl.when(log.str.starts_with("Conversation")).then(pl.lit("conversation"))
-        category = category.when(log.str.starts_with("API")).then(pl.lit("api")).otherwise(log.str.to_lowercase())
+        category = (
+            pl.when(log.str.starts_with("Conversation"))
+            .then(pl.lit("conversation"))
+            .when(log.str.starts_with("API"))
+            .then(pl.lit("api"))
+            .otherwise(log.str.to_lowercase())
+        )
         reasons = [count_reason, ts_why, inp_why, out_why]
         cols = [
             ts.alias("_time_ns"),

@@ -14,7 +14,16 @@ import polars as pl
 
 from servetrace.errors import SourceError, UsageError
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Clock, Reader, Staged, nonneg_float, nonneg_int, scan_lines, stage_frame, time_ns
+from servetrace.traces.formats.base import (
+    Clock,
+    Reader,
+    Staged,
+    nonneg_float,
+    nonneg_int,
+    scan_lines,
+    stage_frame,
+    time_ns,
+)
 from servetrace.traces.formats.jsonl import int_list, object_reason, raw_value
 from servetrace.traces.schema import ATTRIBUTE_COLUMNS
 from servetrace.traces.source import Source
@@ -23,11 +32,29 @@ REQUIRED = ("arrival", "input_tokens", "output_tokens")
 UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 EPOCH_AFTER_S = 1e9
 INT_COLUMNS = {
-    "turn", "parent_id", "input_tokens", "output_tokens", "text_tokens", "image_count", "image_tokens",
-    "audio_count", "audio_tokens", "video_count", "video_tokens", "reasoning_tokens",
-}  # fmt: skip
-STATUS_VALUES = {"ok": "ok", "success": "ok", "succeeded": "ok", "200": "ok", "failed": "failed", "fail": "failed",
-                 "error": "failed", "failure": "failed"}  # fmt: skip
+    "turn",
+    "parent_id",
+    "input_tokens",
+    "output_tokens",
+    "text_tokens",
+    "image_count",
+    "image_tokens",
+    "audio_count",
+    "audio_tokens",
+    "video_count",
+    "video_tokens",
+    "reasoning_tokens",
+}
+STATUS_VALUES = {
+    "ok": "ok",
+    "success": "ok",
+    "succeeded": "ok",
+    "200": "ok",
+    "failed": "failed",
+    "fail": "failed",
+    "error": "failed",
+    "failure": "failed",
+}
 
 
 @register
@@ -51,15 +78,26 @@ class Generic(Reader):
             raise SourceError(f"{source.name}: no column {missing[0]!r} (from --map); columns are {_columns(lf)}")
         time_ns, clock, tz, why = self._time(lf, schema["arrival"])
         cols, more = self._attributes(mapping, schema, kind)
-        reasons += [pl.when(pl.col("arrival").is_null()).then(pl.lit(f"{mapping['arrival']}: missing")), why, *more]
+        reasons += [
+            pl.when(pl.col("arrival").is_null()).then(pl.lit(f"{mapping['arrival']}: missing")),
+            why,
+            *more,
+        ]
         # Reasons read the raw columns, so compute them in the same step that replaces those columns.
         lf = lf.with_columns(time_ns.alias("_time_ns"), *cols, pl.coalesce(reasons).alias("_why"))
         reasons = [pl.col("_why")]
         if kind != "jsonl":
             lf = lf.with_columns(raw)
         names = [c.meta.output_name() for c in cols]
-        return stage_frame(lf, reasons, names, work, clock=clock, timezone=self.options.timezone or tz,
-                           block_size=self.options.block_size)  # fmt: skip
+        return stage_frame(
+            lf,
+            reasons,
+            names,
+            work,
+            clock=clock,
+            timezone=self.options.timezone or tz,
+            block_size=self.options.block_size,
+        )
 
     def _mapping(self) -> dict[str, str]:
         mapping = dict(self.options.mapping)
@@ -91,16 +129,14 @@ class Generic(Reader):
             return value, "absolute" if epoch else "relative", "UTC" if epoch else None, why
         parsed = text.str.to_datetime(opt.time_format, strict=False, time_unit="ns")
         probe = pl.select(pl.lit(sample).str.to_datetime(opt.time_format, strict=False, time_unit="ns"))
-        tz = probe.dtypes[0].time_zone if isinstance(probe.dtypes[0], pl.Datetime) else None  # type: ignore[union-attr]
+        tz = probe.dtypes[0].time_zone if isinstance(probe.dtypes[0], pl.Datetime) else None
         fmt = opt.time_format or "ISO-8601"
         why = pl.when(text.is_not_null() & parsed.is_null()).then(
             pl.lit('arrival: invalid timestamp "') + text.str.slice(0, 40) + pl.lit(f'" (expected {fmt})')
         )
         return parsed.dt.epoch("ns"), "absolute", tz, why
 
-    def _attributes(
-        self, mapping: dict[str, str], schema: pl.Schema, kind: str
-    ) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    def _attributes(self, mapping: dict[str, str], schema: pl.Schema, kind: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
         cols, reasons = [], []
         for dst in mapping:
             if dst == "arrival":
@@ -140,9 +176,12 @@ def _table_frame(path: Path, kind: str, mapping: dict[str, str], source: Source)
         lf = pl.scan_parquet(path, row_index_name="_line", row_index_offset=1)
     else:
         lf = pl.scan_csv(
-            path, separator="\t" if kind == "tsv" else ",", infer_schema=False, row_index_name="_line",
+            path,
+            separator="\t" if kind == "tsv" else ",",
+            infer_schema=False,
+            row_index_name="_line",
             row_index_offset=2,
-        )  # fmt: skip
+        )
     names = lf.collect_schema().names()
     absent = [src for src in mapping.values() if src not in names]
     if absent:

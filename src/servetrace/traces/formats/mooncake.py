@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from servetrace.traces.formats import register
 from servetrace.traces.formats.base import Reader, Staged, nonneg_int, scan_lines, stage_frame, time_ns
@@ -28,7 +27,7 @@ class Mooncake(Reader):
     def sniff(cls, source: Source) -> bool:
         lines = source.head_lines(1)
         keys = first_keys(lines[0]) if lines else set()
-        return KEYS <= keys and "chat_id" not in keys
+        return keys >= KEYS and "chat_id" not in keys
 
     def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
         ts, ts_why = time_ns(raw_value("timestamp"), "timestamp", 10**6)

@@ -53,6 +53,9 @@ class Native(Reader):
             clock=meta["clock"],  # type: ignore[arg-type]
             timezone=self.options.timezone or meta.get("timezone"),  # type: ignore[arg-type]
             block_size=self.options.block_size or meta.get("block_size"),  # type: ignore[arg-type]
-            meta={"origin_ns": meta.get("origin_ns"), "exported_from": meta.get("name"),
-                  "original_format": meta.get("original_format") or meta.get("format")},  # fmt: skip
+            meta={
+                "origin_ns": meta.get("origin_ns"),
+                "exported_from": meta.get("name"),
+                "original_format": meta.get("original_format") or meta.get("format"),
+            },
         )

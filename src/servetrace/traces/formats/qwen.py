@@ -14,7 +14,15 @@ import numpy as np
 import polars as pl
 
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Reader, Staged, nonneg_int, scan_lines, sql_str, stage_frame, time_ns
+from servetrace.traces.formats.base import (
+    Reader,
+    Staged,
+    nonneg_int,
+    scan_lines,
+    sql_str,
+    stage_frame,
+    time_ns,
+)
 from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
 from servetrace.traces.schema import STORED_COLUMNS
 from servetrace.traces.source import Source
@@ -32,7 +40,7 @@ class Qwen(Reader):
     @classmethod
     def sniff(cls, source: Source) -> bool:
         lines = source.head_lines(1)
-        return bool(lines) and KEYS <= first_keys(lines[0])
+        return bool(lines) and first_keys(lines[0]) >= KEYS
 
     def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
         ts, ts_why = time_ns(raw_value("timestamp"), "timestamp", 10**9)
@@ -64,8 +72,18 @@ class Qwen(Reader):
             kind.alias("category"),
             hashes.alias("hash_ids"),
         )
-        cols = ["_chat_id", "_parent_chat_id", "input_tokens", "output_tokens", "turn", "category", "hash_ids"]
-        staged = stage_frame(lf, reasons, cols, work, clock="relative", block_size=self.options.block_size or BLOCK_TOKENS)
+        cols = [
+            "_chat_id",
+            "_parent_chat_id",
+            "input_tokens",
+            "output_tokens",
+            "turn",
+            "category",
+            "hash_ids",
+        ]
+        staged = stage_frame(
+            lf, reasons, cols, work, clock="relative", block_size=self.options.block_size or BLOCK_TOKENS
+        )
         first = con.execute(f"SELECT min(_time_ns) FROM ({staged.relation})").fetchone()
         if first and first[0] is not None and first[0] / 1e9 > EPOCH_AFTER_S:
             staged.clock, staged.timezone = "absolute", self.options.timezone or "UTC"
