@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 
 from servetrace import __version__
-from servetrace.errors import MalformedRowError
+from servetrace.errors import MalformedRowError, SourceError
 from servetrace.traces.formats import Reader, ReadOptions, Staged, detect, get_reader
 from servetrace.traces.formats.base import sql_str
 from servetrace.traces.schema import REJECT_SCHEMA, STORED_COLUMNS, conform_sql
@@ -66,9 +66,7 @@ def ingest(
         digest = pool.submit(source.sha256)
         con = _connect(work)
         try:
-            staged = reader.stage(source, con, work)
-            data, origin_ns, stats = _write(con, reader, staged, name, work)
-            rejects = _rejects(con, staged, name, source)
+            staged, data, origin_ns, stats, rejects = _read(con, reader, source, name, work)
             if strict and rejects.num_rows:
                 first = rejects.slice(0, 1).to_pylist()[0]
                 raise MalformedRowError(source.name, first["line"], first["reason"])
@@ -100,6 +98,20 @@ def ingest(
         stored = store.commit(info, data, rejects, replace=replace)
     first = [Reject(r["line"], r["reason"], r["raw"]) for r in rejects.slice(0, 5).to_pylist()]
     return IngestResult(stored, replaced, time.perf_counter() - t0, first)
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, reader: Reader, source: Source, name: str, work: Path
+) -> tuple[Staged, Path, int, OrderStats, pa.Table]:
+    """Stage, write and order the file; errors of the engines become one line naming the file."""
+    try:
+        staged = reader.stage(source, con, work)
+        data, origin_ns, stats = _write(con, reader, staged, name, work)
+        return staged, data, origin_ns, stats, _rejects(con, staged, name, source)
+    except (duckdb.Error, pl.exceptions.PolarsError, OSError, UnicodeError) as exc:
+        text = str(exc).strip().splitlines()
+        why = text[0] if text else type(exc).__name__
+        raise SourceError(f"{source.name}: cannot read as {reader.name}: {why}") from exc
 
 
 @dataclass(frozen=True)

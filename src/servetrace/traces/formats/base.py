@@ -76,7 +76,7 @@ def sql_str(value: str | Path) -> str:
 
 
 def duck_csv(path: Path, columns: dict[str, str], expected: dict[str, str], tag: str) -> tuple[str, str, list[str]]:
-    """FROM-clause reading a headed CSV with typed columns, its rejects query and its reset statements.
+    """FROM-clause reading a headed, unquoted CSV with typed columns, its rejects query and its reset statements.
 
     `expected` describes, per source column, what a valid value looks like (used in reject reasons).
     Unsigned column types make DuckDB reject negative numbers with the line number.
@@ -85,7 +85,7 @@ def duck_csv(path: Path, columns: dict[str, str], expected: dict[str, str], tag:
     table, scan = f"_rejects_{tag}", f"_reject_scans_{tag}"
     src = (
         f"read_csv({sql_str(path)}, columns={{{cols}}}, header=true, auto_detect=false, delim=',', "
-        f"quote='\"', escape='\"', strict_mode=true, store_rejects=true, rejects_table='{table}', "
+        f"quote='', escape='', strict_mode=true, store_rejects=true, rejects_table='{table}', "
         f"rejects_scan='{scan}', rejects_limit=0)"
     )
     want = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in expected.items())
@@ -101,7 +101,11 @@ def duck_csv(path: Path, columns: dict[str, str], expected: dict[str, str], tag:
             ELSE lower(error_type) || ': ' || error_message
           END AS reason,
           left(trim(csv_line, chr(10) || chr(13)), {RAW_CHARS}) AS raw
-        FROM {table} ORDER BY line"""
+        FROM {table}
+        -- one reject per line: a field-count error first, else the leftmost bad field
+        QUALIFY row_number() OVER (
+            PARTITION BY line ORDER BY error_type NOT IN ('MISSING COLUMNS', 'TOO MANY COLUMNS'), column_idx) = 1
+        ORDER BY line"""
     reset = [f"DROP TABLE IF EXISTS {table}", f"DROP TABLE IF EXISTS {scan}"]
     return src, rejects, reset
 
@@ -119,6 +123,7 @@ def scan_lines(path: Path) -> pl.LazyFrame:
         schema={"text": pl.String},
         row_index_name="_line",
         row_index_offset=1,
+        encoding="utf8-lossy",  # a bad byte spoils a field (then rejected), never the whole file
     ).with_columns(pl.col("_line").cast(pl.Int64))
 
 

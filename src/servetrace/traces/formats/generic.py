@@ -21,6 +21,7 @@ from servetrace.traces.formats.base import (
     nonneg_float,
     nonneg_int,
     scan_lines,
+    split_fields,
     stage_frame,
     time_ns,
 )
@@ -71,7 +72,8 @@ class Generic(Reader):
             reasons = [object_reason()]
         else:
             lf, raw = _table_frame(path, kind, mapping, source)
-            reasons = []
+            has_count = "_fields_why" in lf.collect_schema()
+            reasons = [pl.col("_fields_why")] if has_count else []
         schema = lf.collect_schema()
         missing = [src for dst, src in mapping.items() if dst not in schema]
         if missing:
@@ -86,7 +88,7 @@ class Generic(Reader):
         # Reasons read the raw columns, so compute them in the same step that replaces those columns.
         lf = lf.with_columns(time_ns.alias("_time_ns"), *cols, pl.coalesce(reasons).alias("_why"))
         reasons = [pl.col("_why")]
-        if kind != "jsonl":
+        if "text" not in lf.collect_schema():
             lf = lf.with_columns(raw)
         names = [c.meta.output_name() for c in cols]
         return stage_frame(
@@ -172,8 +174,12 @@ def _hash_ids(dst: str, dtype: pl.DataType, kind: str, src: str) -> tuple[pl.Exp
 
 
 def _table_frame(path: Path, kind: str, mapping: dict[str, str], source: Source) -> tuple[pl.LazyFrame, pl.Expr]:
+    sep = "\t" if kind == "tsv" else ","
+    header = source.head_lines(1)
     if kind == "parquet":
         lf = pl.scan_parquet(path, row_index_name="_line", row_index_offset=1)
+    elif header and '"' not in source.head.decode("utf-8", "replace"):
+        return _split_frame(path, sep, header[0], mapping, source)
     else:
         lf = pl.scan_csv(
             path,
@@ -189,6 +195,21 @@ def _table_frame(path: Path, kind: str, mapping: dict[str, str], source: Source)
     lf = lf.select(pl.col("_line").cast(pl.Int64), *(pl.col(src).alias(dst) for dst, src in mapping.items()))
     raw = pl.concat_str([pl.col(d).cast(pl.String).fill_null("") for d in mapping], separator=",").alias("text")
     return lf, raw
+
+
+def _split_frame(
+    path: Path, sep: str, header: str, mapping: dict[str, str], source: Source
+) -> tuple[pl.LazyFrame, pl.Expr]:
+    """Unquoted delimited text, split per line: exact line numbers and field-count rejects."""
+    names = [n.strip() for n in header.split(sep)]
+    absent = [src for src in mapping.values() if src not in names]
+    if absent:
+        raise SourceError(f"{source.name}: no column {absent[0]!r} (from --map); columns are {names[:20]}")
+    fields = [f"_c{i}" for i in range(len(names))]
+    lf, count_reason = split_fields(scan_lines(path).filter(pl.col("_line") > 1), fields, sep)
+    lf = lf.with_columns(count_reason.alias("_fields_why"))
+    keep = [pl.col(fields[names.index(src)]).alias(dst) for dst, src in mapping.items()]
+    return lf.select("_line", "text", "_fields_why", *keep), pl.col("text")
 
 
 def _kind(source: Source) -> str:
