@@ -215,7 +215,15 @@ def note(text: str) -> None:
 
 
 def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    """This process's peak RSS (VmHWM); ru_maxrss would include the spawning parent's peak (kept on exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def _child_ingest(path: Path, work: Path) -> dict[str, Any]:
@@ -411,28 +419,40 @@ def growth(results: list[Result]) -> list[str]:
     return out
 
 
-def environment() -> dict[str, object]:
-    import duckdb
-    import polars as pl
+def _git(*cmd: str) -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", *cmd], cwd=here, capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
 
-    from servetrace import __version__
+
+def environment() -> dict[str, object]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
 
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "duckdb": duckdb.__version__,
-        "polars": pl.__version__,
-        "servetrace": __version__,
+        **{name: ver(name) for name in ("servetrace", "duckdb", "polars", "pyarrow")},
+        "git_head": _git("rev-parse", "HEAD"),
+        "git_dirty_files": _git("status", "--porcelain", "--untracked-files=no").splitlines(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
-def save(results: list[Result], args: argparse.Namespace) -> None:
+def save(results: list[Result], args: argparse.Namespace, env: dict[str, object]) -> None:
     OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "targets": {"ratio": RATIO_TARGET, "rss_mib": RSS_TARGET_MIB},
-        "environment": environment(),
+        "environment": env,
         "args": {k: v for k, v in vars(args).items() if k != "child"},
         "results": [asdict(r) for r in results],
     }
@@ -459,14 +479,14 @@ def main(argv: list[str] | None = None) -> int:
         args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="servetrace-bench-", dir=args.workdir))
     results: list[Result] = []
+    env = environment()
     try:
         for rows in args.rows:
             for name in args.formats:
                 results.append(measure(FORMATS[name], rows, workdir, args.repeat))
+                save(results, args, env)  # after each one, so an interrupted run keeps what it measured
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if results:
-            save(results, args)
     print(table(results))
     for line in growth(results):
         print(line)

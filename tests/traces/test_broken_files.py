@@ -9,7 +9,7 @@ import pytest
 
 from servetrace.errors import ServetraceError, SourceError
 from servetrace.traces import ReadOptions, Store, ingest
-from tests.conftest import rejects, requests
+from tests.conftest import rejects
 from tests.traces.formats.test_azure import A23
 from tests.traces.formats.test_burstgpt import V10
 from tests.traces.formats.test_mooncake import GOOD
@@ -33,7 +33,7 @@ def test_truncated_gzip(store: Store, tmp_path: Path, name: str, text: str) -> N
     assert store.list() == []
 
 
-def test_invalid_utf8_spoils_one_row_only(store: Store, tmp_path: Path) -> None:
+def test_invalid_utf8_rejects_its_row_only(store: Store, tmp_path: Path) -> None:
     f = tmp_path / "a.csv"
     f.write_bytes((A23 + "\n2023-11-16 18:17:06,\xff\xfe,3\n2023-11-16 18:17:07,5,5").encode("latin-1"))
     r = ingest(store, f, name="a")
@@ -41,7 +41,14 @@ def test_invalid_utf8_spoils_one_row_only(store: Store, tmp_path: Path) -> None:
     g = tmp_path / "b.csv"
     g.write_bytes(V10.replace("GPT-4", "GPT-\xff").encode("latin-1"))
     r = ingest(store, g, name="b")
-    assert r.trace.rows == 3 and requests(store, "b")[1]["model"] == "GPT-\ufffd"
+    assert r.trace.rows == 2 and rejects(store, "b") == [{"line": 3, "reason": "invalid UTF-8 bytes"}]
+    h = tmp_path / "c.csv"  # the exact path (taken for the negative time) rejects it the same way
+    h.write_bytes((V10.replace("GPT-4", "GPT-\xff") + "\n-1,ChatGPT,1,1,2,API log").encode("latin-1"))
+    ingest(store, h, name="c")
+    assert [x["reason"] for x in rejects(store, "c")] == [
+        "invalid UTF-8 bytes",
+        'Timestamp: invalid value "-1" (expected a non-negative number)',
+    ]
 
 
 def test_one_reject_per_line(store: Store, tmp_path: Path) -> None:

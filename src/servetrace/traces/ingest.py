@@ -17,7 +17,8 @@ from servetrace import __version__
 from servetrace.errors import MalformedRowError, SourceError
 from servetrace.traces.formats import Reader, ReadOptions, Staged, detect, get_reader
 from servetrace.traces.formats.base import sql_str
-from servetrace.traces.schema import REJECT_SCHEMA, STORED_COLUMNS, conform_sql
+from servetrace.traces.parquet import BadRows, WriteStats, copy_query
+from servetrace.traces.schema import ATTRIBUTE_COLUMNS, COLUMN_BY_NAME, REJECT_SCHEMA
 from servetrace.traces.source import Source
 from servetrace.traces.store import Store, TraceInfo, validate_name
 
@@ -82,7 +83,7 @@ def ingest(
             rejects=rejects.num_rows,
             unsorted_rows=stats.unsorted,
             duplicate_timestamps=stats.duplicates,
-            span_s=stats.span_s,
+            span_s=stats.max_s,
             clock=staged.clock,
             start_time=_start_time(staged.clock, origin_ns) if stats.rows else None,
             origin_ns=origin_ns if stats.rows else None,
@@ -102,11 +103,18 @@ def ingest(
 
 def _read(
     con: duckdb.DuckDBPyConnection, reader: Reader, source: Source, name: str, work: Path
-) -> tuple[Staged, Path, int, OrderStats, pa.Table]:
-    """Stage, write and order the file; errors of the engines become one line naming the file."""
+) -> tuple[Staged, Path, int, WriteStats, pa.Table]:
+    """Stage and write the file: the reader's fast path first, its exact path when the fast one cannot report
+    a bad row with its line. Errors of the engines become one line naming the file."""
     try:
         staged = reader.stage(source, con, work)
-        data, origin_ns, stats = _write(con, reader, staged, name, work)
+        try:
+            data, origin_ns, stats = _write(con, reader, staged, name, work)
+        except (BadRows, duckdb.Error):
+            if not staged.fallback:
+                raise
+            staged = reader.stage(source, con, work, exact=True)
+            data, origin_ns, stats = _write(con, reader, staged, name, work)
         return staged, data, origin_ns, stats, _rejects(con, staged, name, source)
     except (duckdb.Error, pl.exceptions.PolarsError, OSError, UnicodeError) as exc:
         text = str(exc).strip().splitlines()
@@ -114,17 +122,8 @@ def _read(
         raise SourceError(f"{source.name}: cannot read as {reader.name}: {why}") from exc
 
 
-@dataclass(frozen=True)
-class OrderStats:
-    rows: int
-    min_s: float | None
-    span_s: float | None
-    unsorted: int
-    duplicates: int
-
-
 def _connect(work: Path) -> duckdb.DuckDBPyConnection:
-    (work / "spill").mkdir()
+    (work / "spill").mkdir(exist_ok=True)
     con = duckdb.connect(config={"temp_directory": str(work / "spill"), "memory_limit": MEMORY_LIMIT})
     con.execute("SET TimeZone = 'UTC'")
     return con
@@ -132,69 +131,39 @@ def _connect(work: Path) -> duckdb.DuckDBPyConnection:
 
 def _write(
     con: duckdb.DuckDBPyConnection, reader: Reader, staged: Staged, name: str, work: Path
-) -> tuple[Path, int, OrderStats]:
+) -> tuple[Path, int, WriteStats]:
     """Stream the staged rows into a canonical Parquet file, ordered by arrival; returns (file, origin_ns, stats)."""
     origin_ns = _origin(con, staged)
     for statement in staged.reset:
         con.execute(statement)
     arrival = "arrival_s" if "arrival_s" in staged.columns else f"(_time_ns - {origin_ns}) / 1e9"
-    private = [c for c in sorted(staged.columns) if c.startswith("_")]
-    extra = "".join(f', "{c}"' for c in private)
+    cols = [f"{arrival} AS arrival_s"]
+    cols += [f'CAST("{c}" AS {COLUMN_BY_NAME[c].duckdb}) AS "{c}"' for c in ATTRIBUTE_COLUMNS if c in staged.columns]
+    cols += [f'"{c}"' for c in sorted(staged.columns) if c.startswith("_") and c != "_time_ns"]
     first = work / "pass1.parquet"
-    con.execute(
-        f"COPY (SELECT {sql_str(name)} AS trace, {arrival} AS arrival_s, {conform_sql(staged.columns)}{extra} "
-        f"FROM ({staged.relation})) TO {sql_str(first)} (FORMAT parquet)"
-    )
-    stats = _order_stats(first)
+    stats = copy_query(con, f"SELECT {', '.join(cols)} FROM ({staged.relation})", first, name)
     out = first
     if stats.unsorted or (stats.min_s or 0.0) < 0:
-        out = _sort(con, first, stats.min_s or 0.0, work)
-        origin_ns += round((stats.min_s or 0.0) * 1e9)
-        sorted_stats = _order_stats(out)
-        stats = OrderStats(stats.rows, 0.0, sorted_stats.span_s, stats.unsorted, sorted_stats.duplicates)
-    out = reader.finalize(con, out, work)
-    return out, origin_ns, stats
+        out, origin_ns = work / "sorted.parquet", origin_ns + round((stats.min_s or 0.0) * 1e9)
+        ordered = copy_query(con, _sorted_sql(first, stats.min_s or 0.0), out, name)
+        stats = WriteStats(stats.rows, 0.0, ordered.max_s, stats.unsorted, ordered.duplicates)
+    return reader.finalize(con, out, work), origin_ns, stats
 
 
 def _origin(con: duckdb.DuckDBPyConnection, staged: Staged) -> int:
     if "arrival_s" in staged.columns:
         origin = staged.meta.get("origin_ns")
         return int(origin) if isinstance(origin, int | float) else 0
-    row = con.execute(f"SELECT _time_ns FROM ({staged.relation}) LIMIT 1").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    rows = con.execute(f"SELECT _time_ns FROM ({staged.relation}) LIMIT 1").fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
-def _order_stats(path: Path) -> OrderStats:
-    a = pl.col("arrival_s")
-    d = a.diff()
-    row = (
-        pl.scan_parquet(path)
-        .select(
-            pl.len().alias("n"),
-            a.min().alias("lo"),
-            a.max().alias("hi"),
-            (d < 0).sum().alias("down"),
-            (d == 0).sum().alias("same"),
-        )
-        .collect()
-        .row(0, named=True)
+def _sorted_sql(path: Path, shift_s: float) -> str:
+    """Order by arrival (ties keep source order), starting the clock at the earliest request."""
+    return (
+        f"SELECT * EXCLUDE (file_row_number) REPLACE (arrival_s - {shift_s!r} AS arrival_s) "
+        f"FROM read_parquet({sql_str(path)}, file_row_number=true) ORDER BY arrival_s, file_row_number"
     )
-    return OrderStats(row["n"], row["lo"], row["hi"], int(row["down"] or 0), int(row["same"] or 0))
-
-
-def _sort(con: duckdb.DuckDBPyConnection, path: Path, shift_s: float, work: Path) -> Path:
-    """Order by arrival (ties keep source order) and start the clock at the earliest request."""
-    out = work / "sorted.parquet"
-    cols = ", ".join(
-        f"arrival_s - {shift_s!r} AS arrival_s" if c.name == "arrival_s" else f'"{c.name}"' for c in STORED_COLUMNS
-    )
-    private = [c for c in pl.scan_parquet(path).collect_schema().names() if c.startswith("_")]
-    extra = "".join(f', "{c}"' for c in private)
-    con.execute(
-        f"COPY (SELECT {cols}{extra} FROM read_parquet({sql_str(path)}, file_row_number=true) "
-        f"ORDER BY arrival_s, file_row_number) TO {sql_str(out)} (FORMAT parquet)"
-    )
-    return out
 
 
 def _rejects(con: duckdb.DuckDBPyConnection, staged: Staged, name: str, source: Source) -> pa.Table:

@@ -66,17 +66,3 @@ REJECT_COLUMNS: tuple[Column, ...] = (
     Column("raw", _STR, "VARCHAR", True, "the row's text, cut at 500 characters"),
 )
 REJECT_SCHEMA = pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in REJECT_COLUMNS])
-
-
-def conform_sql(available: set[str]) -> str:
-    """SELECT list giving every attribute column in canonical order, typed NULL where a reader lacks it."""
-    parts = []
-    for name in ATTRIBUTE_COLUMNS:
-        col = COLUMN_BY_NAME[name]
-        if name in available:
-            parts.append(f'CAST("{name}" AS {col.duckdb}) AS "{name}"')
-        elif name == "status":
-            parts.append("'ok' AS status")
-        else:
-            parts.append(f'CAST(NULL AS {col.duckdb}) AS "{name}"')
-    return ", ".join(parts)

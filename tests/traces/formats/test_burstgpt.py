@@ -51,7 +51,7 @@ def test_broken_burstgpt_rows(store, tmp_path: Path) -> None:
     r = ingest(store, write(tmp_path / "burst.csv", text), name="b")
     assert r.trace.rows == 4
     got = {x["line"]: x["reason"] for x in rejects(store, "b")}
-    assert got[5] == 'Timestamp: negative value "-3"'
+    assert got[5] == 'Timestamp: invalid value "-3" (expected a non-negative number)'
     assert got[6].startswith('Timestamp: invalid value "NaN"')
     assert got[7].startswith('Request tokens: invalid value "1.5"')
     assert got[8] == "expected 6 fields, found 4"

@@ -30,7 +30,7 @@ def test_generic_tsv_iso_time_and_rejects(store, tmp_path: Path) -> None:
     r = ingest(store, write(tmp_path / "g.tsv", text), name="g", fmt="generic", options=ReadOptions(mapping=MAP))
     assert r.trace.rows == 1
     got = {x["line"]: x["reason"] for x in rejects(store, "g")}
-    assert got[3] == 'prompt_len: negative value "-4"'
+    assert got[3] == 'prompt_len: invalid value "-4" (expected a non-negative integer)'
     assert got[4].startswith('arrival: invalid timestamp "yesterday"')
 
 

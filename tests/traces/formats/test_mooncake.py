@@ -34,7 +34,7 @@ not json at all
     assert r.trace.rows == 4
     got = {x["line"]: x["reason"] for x in rejects(store, "m")}
     assert got == {
-        4: 'input_length: negative value "-1"',
+        4: 'input_length: invalid value "-1" (expected a non-negative integer)',
         5: "hash_ids: list has a non-integer item",
         6: "not a JSON object line",
         7: "not a JSON object line",

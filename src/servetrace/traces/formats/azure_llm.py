@@ -37,7 +37,7 @@ class _AzureLLM(Reader):
         first = lines[1].split(",")[0].strip() if len(lines) > 1 else ""
         return bool(_ZONED.search(first)) == cls.zoned
 
-    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
         ts_type = "TIMESTAMPTZ" if self.zoned else "TIMESTAMP_NS"
         columns = {"TIMESTAMP": ts_type, "ContextTokens": "UBIGINT", "GeneratedTokens": "UBIGINT"}
         src, rejects, reset = duck_csv(source.path, columns, _EXPECTED, self.name.replace("-", "_"))

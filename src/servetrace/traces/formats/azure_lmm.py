@@ -33,7 +33,7 @@ class AzureLMM2025(Reader):
         lines = source.head_lines(1)
         return bool(lines) and lines[0].strip() == HEADER
 
-    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
         columns = {
             "TIMESTAMP": "TIMESTAMPTZ",
             "NumImages": "UBIGINT",

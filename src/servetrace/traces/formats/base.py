@@ -43,6 +43,7 @@ class Staged:
     timezone: str | None = None
     block_size: int | None = None
     reset: list[str] = field(default_factory=list)  # statements to run between a probe and the main scan
+    fallback: bool = False  # a fast path: on a bad row (`_bad`) or an engine error, stage again with exact=True
     meta: dict[str, object] = field(default_factory=dict)  # catalog fields a reader knows (native traces)
 
 
@@ -59,8 +60,12 @@ class Reader(ABC):
         return False
 
     @abstractmethod
-    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
-        """Prepare the staged relation; may write intermediate files into `work`."""
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
+        """Prepare the staged relation; may write intermediate files into `work`.
+
+        A reader may offer a fast path (`exact=False`, `Staged.fallback` set) that cannot name the line of every
+        bad row, and an exact path that can; ingest retries with the exact one when the fast one gives up.
+        """
 
     def finalize(self, con: duckdb.DuckDBPyConnection, stored: Path, work: Path) -> Path:
         """Rewrite the stored, ordered file when a format needs the final order (e.g. parent links)."""
@@ -98,6 +103,7 @@ def duck_csv(path: Path, columns: dict[str, str], expected: dict[str, str], tag:
             WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN
                  'expected ' || regexp_extract(error_message, 'Columns: (\\d+)', 1) || ' fields, found '
                  || regexp_extract(error_message, 'Found: (\\d+)', 1)
+            WHEN error_type = 'INVALID ENCODING' THEN 'invalid UTF-8 bytes'
             ELSE lower(error_type) || ': ' || error_message
           END AS reason,
           left(trim(csv_line, chr(10) || chr(13)), {RAW_CHARS}) AS raw
@@ -123,7 +129,7 @@ def scan_lines(path: Path) -> pl.LazyFrame:
         schema={"text": pl.String},
         row_index_name="_line",
         row_index_offset=1,
-        encoding="utf8-lossy",  # a bad byte spoils a field (then rejected), never the whole file
+        encoding="utf8-lossy",  # a bad byte rejects its line (see stage_frame), never the whole file
     ).with_columns(pl.col("_line").cast(pl.Int64))
 
 
@@ -146,15 +152,10 @@ def nonneg_float(text: pl.Expr, field_name: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _reason(t: pl.Expr, field_name: str, ok: pl.Expr, f: pl.Expr, what: str) -> pl.Expr:
+    # The same words as DuckDB's typed readers use, so the fast and exact paths agree.
     shown = pl.lit(f'{field_name}: invalid value "') + t.str.slice(0, 40) + pl.lit(f'" (expected {what})')
-    return (
-        pl.when(t.is_null() | (t == ""))
-        .then(pl.lit(f"{field_name}: missing"))
-        .when(~ok.fill_null(False))
-        .then(shown)
-        .when(f < 0)
-        .then(pl.lit(f'{field_name}: negative value "') + t.str.slice(0, 40) + pl.lit('"'))
-    )
+    missing = t.is_null() | (t == "")
+    return pl.when(missing).then(pl.lit(f"{field_name}: missing")).when(~ok.fill_null(False) | (f < 0)).then(shown)
 
 
 def stage_frame(lf: pl.LazyFrame, reasons: list[pl.Expr], columns: list[str], work: Path, **kw: object) -> Staged:
@@ -162,7 +163,9 @@ def stage_frame(lf: pl.LazyFrame, reasons: list[pl.Expr], columns: list[str], wo
 
     A row is rejected with the first non-null reason; blank lines are skipped silently.
     """
-    reason = pl.coalesce(reasons) if reasons else pl.lit(None, pl.String)
+    # Lines are decoded leniently; a replaced byte rejects the line, as DuckDB's reader does.
+    encoding = pl.when(pl.col("text").str.contains("\ufffd", literal=True)).then(pl.lit("invalid UTF-8 bytes"))
+    reason = pl.coalesce([encoding, *reasons])
     out = lf.filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != "")).select(
         "_line",
         reason.alias("_reject"),
@@ -214,3 +217,22 @@ def time_ns(text: pl.Expr, field_name: str, unit_ns: int) -> tuple[pl.Expr, pl.E
         .otherwise((value * unit_ns).round().cast(pl.Int64))
     )
     return pl.when(value.is_not_null()).then(ns.cast(pl.Int64)), reason
+
+
+# ---- DuckDB JSON lines (fast path: any malformed line is an error, and the reader falls back) ---------------
+
+
+def duck_jsonl(path: Path, columns: dict[str, str]) -> str:
+    """FROM-clause reading JSON lines with typed fields; other keys are ignored, a missing key is NULL."""
+    cols = ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in columns.items())
+    return f"read_json({sql_str(path)}, format='newline_delimited', columns={{{cols}}})"
+
+
+def bad_count(col: str) -> str:
+    """SQL: true unless `col` (a DOUBLE) is a non-negative whole number."""
+    return f'("{col}" IS NULL OR NOT isfinite("{col}") OR "{col}" < 0 OR "{col}" <> floor("{col}"))'
+
+
+def bad_time(col: str) -> str:
+    """SQL: true unless `col` is a finite, non-negative number."""
+    return f'("{col}" IS NULL OR NOT isfinite("{col}") OR "{col}" < 0)'

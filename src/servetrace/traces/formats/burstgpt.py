@@ -3,6 +3,9 @@
 `Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type`; newer files add `Session ID` and
 `Elapsed time` after `Timestamp`. `Timestamp` is seconds since 0:00 of the first day in local time (the
 date is not given), `Log Type` is `Conversation log` or `API log`, and `Response tokens` 0 marks a failure.
+
+The fast path is DuckDB's typed CSV reader; a negative or missing time, which only a check after parsing
+catches, sends the file to the exact path (polars over lines) so that its line can be named.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from servetrace.traces.formats import register
 from servetrace.traces.formats.base import (
     Reader,
     Staged,
+    duck_csv,
     nonneg_float,
     nonneg_int,
     scan_lines,
@@ -28,6 +32,10 @@ from servetrace.traces.source import Source
 
 V10 = ["Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens", "Log Type"]
 V11 = ["Timestamp", "Session ID", "Elapsed time", *V10[1:]]
+_TYPES = {"Timestamp": "DECIMAL(20,9)", "Elapsed time": "DECIMAL(20,9)", "Request tokens": "UBIGINT",
+          "Response tokens": "UBIGINT"}  # fmt: skip
+_EXPECTED = {"Timestamp": "a non-negative number", "Elapsed time": "a non-negative number",
+             "Request tokens": "a non-negative integer", "Response tokens": "a non-negative integer"}  # fmt: skip
 
 
 @register
@@ -39,10 +47,41 @@ class BurstGPT(Reader):
     def sniff(cls, source: Source) -> bool:
         return _header(source) is not None
 
-    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
         names = _header(source)
         if names is None:
             raise SourceError(f"{source.name}: line 1: expected a BurstGPT header ({','.join(V11)})")
+        return self._exact(source, names, work) if exact else self._fast(source, names)
+
+    def _fast(self, source: Source, names: list[str]) -> Staged:
+        src, rejects, reset = duck_csv(source.path, {n: _TYPES.get(n, "VARCHAR") for n in names}, _EXPECTED, "burst")
+        log = 'trim("Log Type")'
+        cols = [
+            'CAST("Timestamp" * 1000000000 AS BIGINT) AS _time_ns',
+            'trim("Model") AS model',
+            '"Request tokens" AS input_tokens',
+            '"Response tokens" AS output_tokens',
+            """CASE WHEN "Response tokens" = 0 THEN 'failed' ELSE 'ok' END AS status""",
+            f"""CASE WHEN starts_with({log}, 'Conversation') THEN 'conversation'
+                     WHEN starts_with({log}, 'API') THEN 'api' ELSE lower({log}) END AS category""",
+        ]
+        bad = ['"Timestamp" IS NULL', '"Timestamp" < 0', '"Request tokens" IS NULL', '"Response tokens" IS NULL']
+        if "Session ID" in names:
+            cols += ['trim("Session ID") AS session_id', '"Elapsed time" AS e2e_s']
+            bad += ['"Elapsed time" IS NULL', '"Elapsed time" < 0']
+        cols.append(f"({' OR '.join(bad)}) AS _bad")
+        names_out = {c.rsplit(" AS ", 1)[1] for c in cols} - {"_time_ns"}
+        return Staged(
+            relation=f"SELECT {', '.join(cols)} FROM {src}",
+            columns=names_out,
+            rejects=rejects,
+            clock="time_of_day",
+            timezone=self.options.timezone,
+            reset=reset,
+            fallback=True,
+        )
+
+    def _exact(self, source: Source, names: list[str], work: Path) -> Staged:
         lf, count_reason = split_fields(scan_lines(source.plain_path(work)).filter(pl.col("_line") > 1), names)
         ts, ts_why = time_ns(pl.col("Timestamp"), "Timestamp", 10**9)
         inp, inp_why = nonneg_int(pl.col("Request tokens"), "Request tokens")

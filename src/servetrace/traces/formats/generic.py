@@ -63,7 +63,7 @@ class Generic(Reader):
     name = "generic"
     description = "any CSV/TSV/Parquet/JSONL (.gz/.zst) with --map arrival=COL,input_tokens=COL,output_tokens=COL"
 
-    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
         mapping = self._mapping()
         kind = _kind(source)
         path = source.plain_path(work)

@@ -39,7 +39,7 @@ class Native(Reader):
     def sniff(cls, source: Source) -> bool:
         return source.is_parquet and source.compression is None and read_metadata(source.path) is not None
 
-    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
         meta = read_metadata(source.path)
         if meta is None:
             raise SourceError(f"{source.name}: not a servetrace export (no servetrace metadata)")

@@ -2,7 +2,8 @@
 
 `chat_id, parent_chat_id (-1 for none), timestamp (s), input_length, output_length, type
 (text|image|search|file), turn, hash_ids` with 16-token blocks. Parent links become `parent_id` (the parent's
-request_id) and each chain of turns becomes one session, named by its first chat_id.
+request_id) and each chain of turns becomes one session, named by its first chat_id. Fast path: DuckDB's
+JSON reader; any malformed line or bad value sends the file to the exact path (polars over lines).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from servetrace.traces.formats import register
 from servetrace.traces.formats.base import (
     Reader,
     Staged,
+    bad_count,
+    bad_time,
+    duck_jsonl,
     nonneg_int,
     scan_lines,
     sql_str,
@@ -24,12 +28,14 @@ from servetrace.traces.formats.base import (
     time_ns,
 )
 from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
+from servetrace.traces.parquet import copy_query
 from servetrace.traces.schema import STORED_COLUMNS
 from servetrace.traces.source import Source
 
 KEYS = {"chat_id", "parent_chat_id", "timestamp", "input_length", "output_length", "type", "turn"}
 BLOCK_TOKENS = 16
 EPOCH_AFTER_S = 1e9  # timestamps above this are Unix time, below it seconds since the trace's start
+COLUMNS = ["_chat_id", "_parent_chat_id", "input_tokens", "output_tokens", "turn", "category", "hash_ids"]
 
 
 @register
@@ -42,7 +48,30 @@ class Qwen(Reader):
         lines = source.head_lines(1)
         return bool(lines) and first_keys(lines[0]) >= KEYS
 
-    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path) -> Staged:
+    def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
+        staged = self._exact(source, work) if exact else self._fast(source)
+        first = con.execute(f"SELECT _time_ns FROM ({staged.relation}) LIMIT 1").fetchall()
+        if first and first[0][0] is not None and first[0][0] / 1e9 > EPOCH_AFTER_S:
+            staged.clock, staged.timezone = "absolute", self.options.timezone or "UTC"
+        return staged
+
+    def _fast(self, source: Source) -> Staged:
+        numbers = ["chat_id", "parent_chat_id", "timestamp", "input_length", "output_length", "turn"]
+        src = duck_jsonl(source.path, {**dict.fromkeys(numbers, "DOUBLE"), "type": "VARCHAR", "hash_ids": "BIGINT[]"})
+        whole = f"({' OR '.join(f'{c} IS NULL OR {c} <> floor({c})' for c in ('chat_id', 'parent_chat_id'))})"
+        bad = [whole, bad_time("timestamp"), *(bad_count(c) for c in ("input_length", "output_length", "turn"))]
+        return Staged(
+            relation=f"""SELECT CAST(round(timestamp * 1e9) AS BIGINT) AS _time_ns, chat_id::BIGINT AS _chat_id,
+                parent_chat_id::BIGINT AS _parent_chat_id, input_length AS input_tokens, output_length AS output_tokens,
+                turn, type AS category, hash_ids, ({" OR ".join([*bad, "type IS NULL"])}) AS _bad FROM {src}""",
+            columns={*COLUMNS, "_bad"},
+            rejects=None,
+            clock="relative",
+            block_size=self.options.block_size or BLOCK_TOKENS,
+            fallback=True,
+        )
+
+    def _exact(self, source: Source, work: Path) -> Staged:
         ts, ts_why = time_ns(raw_value("timestamp"), "timestamp", 10**9)
         inp, inp_why = nonneg_int(raw_value("input_length"), "input_length")
         out, out_why = nonneg_int(raw_value("output_length"), "output_length")
@@ -60,7 +89,7 @@ class Qwen(Reader):
             out_why,
             turn_why,
             pl.when(kind.is_null()).then(pl.lit("type: missing")),
-            pl.when(raw_value("hash_ids").is_null() & pl.col("text").str.contains('"hash_ids"')).then(hash_why),
+            pl.when(pl.col("text").str.contains('"hash_ids"')).then(hash_why),
         ]
         lf = scan_lines(source.plain_path(work)).with_columns(
             ts.alias("_time_ns"),
@@ -72,22 +101,8 @@ class Qwen(Reader):
             kind.alias("category"),
             hashes.alias("hash_ids"),
         )
-        cols = [
-            "_chat_id",
-            "_parent_chat_id",
-            "input_tokens",
-            "output_tokens",
-            "turn",
-            "category",
-            "hash_ids",
-        ]
-        staged = stage_frame(
-            lf, reasons, cols, work, clock="relative", block_size=self.options.block_size or BLOCK_TOKENS
-        )
-        first = con.execute(f"SELECT min(_time_ns) FROM ({staged.relation})").fetchone()
-        if first and first[0] is not None and first[0] / 1e9 > EPOCH_AFTER_S:
-            staged.clock, staged.timezone = "absolute", self.options.timezone or "UTC"
-        return staged
+        bs = self.options.block_size or BLOCK_TOKENS
+        return stage_frame(lf, reasons, COLUMNS, work, clock="relative", block_size=bs)
 
     def finalize(self, con: duckdb.DuckDBPyConnection, stored: Path, work: Path) -> Path:
         """Link turns: parent_id is the parent's row position; session_id names the chain's first chat."""
@@ -96,30 +111,27 @@ class Qwen(Reader):
         chat, parent = ids["_chat_id"].to_numpy(), ids["_parent_chat_id"].to_numpy()
         parent_row = _rows_of(chat, parent)
         root = _roots(parent_row)
-        links = pl.DataFrame(
-            {"_row": np.arange(len(chat)), "_pid": parent_row, "_sid": chat[root].astype(str)}
-        ).with_columns(pl.col("_pid").replace(-1, None))
-        con.register("_links", links)
-        out = work / "linked.parquet"
+        links = pl.DataFrame({"_row": np.arange(len(chat)), "_pid": parent_row, "_sid": chat[root].astype(str)})
+        con.register("_links", links.with_columns(pl.col("_pid").replace(-1, None)))
         cols = ", ".join(
             {"parent_id": "l._pid AS parent_id", "session_id": "l._sid AS session_id"}.get(c.name, f'r."{c.name}"')
             for c in STORED_COLUMNS
         )
-        con.sql(
-            f"""COPY (SELECT {cols} FROM read_parquet({f}, file_row_number=true) r
-                JOIN _links l ON l._row = r.file_row_number ORDER BY r.file_row_number)
-                TO {sql_str(out)} (FORMAT parquet)"""
-        )
+        sql = f"""SELECT {cols} FROM read_parquet({f}, file_row_number=true) r
+                  JOIN _links l ON l._row = r.file_row_number ORDER BY r.file_row_number"""
+        out = work / "linked.parquet"
+        copy_query(con, sql, out, trace=None)
         con.unregister("_links")
         return out
 
 
 def _rows_of(chat: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """For each row, the row of its parent chat (-1 when none or absent); chat ids are unique per trace."""
+    if not len(chat):
+        return np.zeros(0, dtype=np.int64)
     order = np.argsort(chat, kind="stable")
-    pos = np.searchsorted(chat[order], parent)
-    pos = np.clip(pos, 0, len(chat) - 1)
-    found = (parent >= 0) & (len(chat) > 0) & (chat[order][pos] == parent)
+    pos = np.clip(np.searchsorted(chat[order], parent), 0, len(chat) - 1)
+    found = (parent >= 0) & (chat[order][pos] == parent)
     return np.where(found, order[pos], -1)
 
 
