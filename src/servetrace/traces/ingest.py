@@ -61,8 +61,7 @@ def ingest(
     source = Source.open(path)
     reader = (get_reader(fmt) if fmt else detect(source))(options)
     name = validate_name(default_name(path) if name is None else name)
-    store.check_writable(name, replace)
-    replaced = store.exists(name)
+    replaced = store.check_writable(name, replace)
     with store.staging() as work, ThreadPoolExecutor(1) as pool:
         digest = pool.submit(source.sha256)
         con = _connect(work)

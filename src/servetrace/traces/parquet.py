@@ -7,7 +7,9 @@ spends about a second per ten of them on 10 M rows. Ordering statistics come fro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,7 @@ def write_stored(batches: Iterable[pa.RecordBatch], path: Path, trace: str | Non
     `trace` fills the trace column when the batches lack it (None: they must have it)."""
     writer: pq.ParquetWriter | None = None
     tally = _Tally()
+    fillers: dict[tuple[str, int], pa.Array] = {}  # null and constant columns, reused while batches keep their size
     try:
         for batch in batches:
             if BAD in batch.schema.names:
@@ -52,7 +55,7 @@ def write_stored(batches: Iterable[pa.RecordBatch], path: Path, trace: str | Non
                 batch = batch.drop_columns([BAD])
             if batch.num_rows == 0:
                 continue
-            out = conform(batch, trace)
+            out = conform(batch, trace, fillers)
             if writer is None:
                 writer = _writer(path, out.schema)
             tally.add(out.column("arrival_s"))
@@ -66,33 +69,83 @@ def write_stored(batches: Iterable[pa.RecordBatch], path: Path, trace: str | Non
 
 
 def copy_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path, trace: str | None) -> WriteStats:
-    """Write a DuckDB query's result as the canonical file; the result is closed even when writing stops early."""
+    """Write a DuckDB query's result as the canonical file; the result is closed even when writing stops early.
+
+    DuckDB produces batches on a thread of its own while this one encodes Parquet (both release the GIL)."""
     reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
     try:
-        return write_stored(reader, path, trace)
+        return write_stored(_prefetched(reader), path, trace)
     finally:
         reader.close()
 
 
-def conform(batch: pa.RecordBatch, trace: str | None) -> pa.RecordBatch:
+def _prefetched(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Iterate `reader` from a producer thread, at most `depth` batches ahead; errors are re-raised here."""
+    q: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def offer(item: pa.RecordBatch | BaseException | None) -> bool:
+        """Put unless the consumer has stopped; False once it has."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in reader:
+                if not offer(batch):
+                    return
+            offer(None)
+        except BaseException as exc:  # handed to the consumer
+            offer(exc)
+
+    thread = threading.Thread(target=produce, name="servetrace-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def conform(
+    batch: pa.RecordBatch, trace: str | None, fillers: dict[tuple[str, int], pa.Array] | None = None
+) -> pa.RecordBatch:
     """Canonical column order and types; missing columns null, constants as dictionaries; private ones last."""
     n, names = batch.num_rows, batch.schema.names
+    fillers = {} if fillers is None else fillers
     arrays, fields = [], []
     for field in STORED_SCHEMA:
         if field.name in names:
             arr = batch.column(field.name)
             arrays.append(arr if arr.type == field.type else arr.cast(field.type))
-        elif (field.name == "trace" and trace is not None) or field.name in CONSTANTS:
-            value = trace if field.name == "trace" and trace is not None else CONSTANTS[field.name]
-            arrays.append(pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value])))
         else:
-            arrays.append(pa.nulls(n, field.type))
+            if (field.name, n) not in fillers:
+                fillers[field.name, n] = _filler(field, n, trace)
+            arrays.append(fillers[field.name, n])
         fields.append(pa.field(field.name, arrays[-1].type))
     for name in names:
         if name.startswith("_"):
             arrays.append(batch.column(name))
             fields.append(batch.schema.field(name))
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _filler(field: pa.Field, n: int, trace: str | None) -> pa.Array:
+    """A column the batch lacks: the trace name or a constant as a one-entry dictionary, else typed nulls."""
+    if field.name == "trace" and trace is None:
+        raise ValueError("batches without a trace column need the trace name")
+    value = trace if field.name == "trace" else CONSTANTS.get(field.name)
+    if value is None:
+        return pa.nulls(n, field.type)
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value]))
 
 
 def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:

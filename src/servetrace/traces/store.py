@@ -223,10 +223,13 @@ class Store:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def check_writable(self, name: str, replace: bool) -> None:
+    def check_writable(self, name: str, replace: bool) -> bool:
+        """Whether a trace of that name exists; refused unless it may be replaced."""
         validate_name(name)
-        if not replace and self.exists(name):
+        exists = self.exists(name)
+        if exists and not replace:
             raise TraceExistsError(f"a trace named {name!r} is already stored; use --replace to replace it")
+        return exists
 
     def commit(self, info: TraceInfo, data: Path, rejects: pa.Table, replace: bool) -> TraceInfo:
         """Move a staged data file into place and switch the catalog to it in one transaction."""

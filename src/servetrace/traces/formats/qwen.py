@@ -8,11 +8,14 @@ JSON reader; any malformed line or bad value sends the file to the exact path (p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from servetrace.traces.formats import register
 from servetrace.traces.formats.base import (
@@ -23,13 +26,11 @@ from servetrace.traces.formats.base import (
     duck_jsonl,
     nonneg_int,
     scan_lines,
-    sql_str,
     stage_frame,
     time_ns,
 )
 from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
-from servetrace.traces.parquet import copy_query
-from servetrace.traces.schema import STORED_COLUMNS
+from servetrace.traces.parquet import BATCH_ROWS, write_stored
 from servetrace.traces.source import Source
 
 KEYS = {"chat_id", "parent_chat_id", "timestamp", "input_length", "output_length", "type", "turn"}
@@ -105,24 +106,33 @@ class Qwen(Reader):
         return stage_frame(lf, reasons, COLUMNS, work, clock="relative", block_size=bs)
 
     def finalize(self, con: duckdb.DuckDBPyConnection, stored: Path, work: Path) -> Path:
-        """Link turns: parent_id is the parent's row position; session_id names the chain's first chat."""
-        f = sql_str(stored)
-        ids = con.sql(f"SELECT _chat_id, _parent_chat_id FROM read_parquet({f})").pl()
-        chat, parent = ids["_chat_id"].to_numpy(), ids["_parent_chat_id"].to_numpy()
-        parent_row = _rows_of(chat, parent)
-        root = _roots(parent_row)
-        links = pl.DataFrame({"_row": np.arange(len(chat)), "_pid": parent_row, "_sid": chat[root].astype(str)})
-        con.register("_links", links.with_columns(pl.col("_pid").replace(-1, None)))
-        cols = ", ".join(
-            {"parent_id": "l._pid AS parent_id", "session_id": "l._sid AS session_id"}.get(c.name, f'r."{c.name}"')
-            for c in STORED_COLUMNS
-        )
-        sql = f"""SELECT {cols} FROM read_parquet({f}, file_row_number=true) r
-                  JOIN _links l ON l._row = r.file_row_number ORDER BY r.file_row_number"""
+        """Link turns: parent_id is the parent's row position; session_id names the chain's first chat.
+
+        The links are computed on the id columns alone, then set batch by batch while the file streams
+        through in its stored order (no join)."""
+        ids = pq.read_table(stored, columns=["_chat_id", "_parent_chat_id"])
+        chat = ids.column("_chat_id").to_numpy()
+        parent_row = _rows_of(chat, ids.column("_parent_chat_id").to_numpy())
+        del ids
+        session = chat[_roots(parent_row)]
         out = work / "linked.parquet"
-        copy_query(con, sql, out, trace=None)
-        con.unregister("_links")
+        write_stored(_linked(pq.ParquetFile(stored), parent_row, session), out, trace=None)
         return out
+
+
+def _linked(f: pq.ParquetFile, parent_row: np.ndarray, session: np.ndarray) -> Iterator[pa.RecordBatch]:
+    """The file's batches with parent_id and session_id set and the private id columns dropped."""
+    offset = 0
+    for batch in f.iter_batches(batch_size=BATCH_ROWS):
+        n = batch.num_rows
+        rows = slice(offset, offset + n)
+        pid = pa.array(parent_row[rows], mask=parent_row[rows] < 0)
+        sid = pa.array(session[rows]).cast(pa.string())
+        names = batch.schema.names
+        batch = batch.set_column(names.index("parent_id"), "parent_id", pid)
+        batch = batch.set_column(names.index("session_id"), "session_id", sid)
+        yield batch.drop_columns(["_chat_id", "_parent_chat_id"])
+        offset += n
 
 
 def _rows_of(chat: np.ndarray, parent: np.ndarray) -> np.ndarray:
