@@ -9,7 +9,7 @@ import sys
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
 import typer
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from servetrace import __version__
 from servetrace.errors import ServetraceError, UsageError
+
+if TYPE_CHECKING:
+    from servetrace.traces import Store
 
 app = typer.Typer(
     name="servetrace",
@@ -42,7 +45,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _store(path: Path | None):  # type: ignore[no-untyped-def]
+def _store(path: Path | None) -> Store:
     from servetrace.traces import Store
 
     return Store(path)

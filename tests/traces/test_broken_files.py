@@ -18,7 +18,7 @@ from tests.traces.formats.test_mooncake import GOOD
 def test_binary_junk_is_one_clear_error(store: Store, tmp_path: Path) -> None:
     f = tmp_path / "junk.csv"
     f.write_bytes(b"TIMESTAMP,ContextTokens,GeneratedTokens\r\n" + bytes(range(256)) * 20)
-    with pytest.raises(SourceError, match=r"junk\.csv: cannot read as azure-llm-2023: ") as exc:
+    with pytest.raises(SourceError, match=r"junk\.csv: ingest as azure-llm-2023 failed: ") as exc:
         ingest(store, f, name="j")
     assert "\n" not in str(exc.value)
     assert store.list() == []

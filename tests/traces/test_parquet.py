@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from servetrace.traces.parquet import BadRows, _prefetched, copy_query, write_stored
+from servetrace.traces.parquet import BadRows, copy_query, write_stored
 from servetrace.traces.schema import STORED_SCHEMA
 
 
@@ -40,21 +40,3 @@ def test_a_bad_row_stops_the_fast_path_and_the_connection_stays_usable(tmp_path:
     with pytest.raises(BadRows):
         copy_query(con, sql, tmp_path / "x.parquet", "t")
     assert con.execute("SELECT 42").fetchall() == [(42,)]
-
-
-def test_prefetch_passes_errors_and_stops_early() -> None:
-    def batches():  # type: ignore[no-untyped-def]
-        yield pa.record_batch({"a": [1]})
-        raise ValueError("boom")
-
-    reader = pa.RecordBatchReader.from_batches(pa.schema({"a": pa.int64()}), batches())
-    got = []
-    with pytest.raises(ValueError, match="boom"):
-        for b in _prefetched(reader):
-            got.append(b.num_rows)
-    assert got == [1]
-    many = pa.RecordBatchReader.from_batches(
-        pa.schema({"a": pa.int64()}), (pa.record_batch({"a": [i]}) for i in range(100))
-    )
-    for _ in _prefetched(many, depth=1):
-        break  # the producer must not hang on a full queue

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from servetrace.errors import InvalidNameError, QueryError, TraceExistsError, TraceNotFoundError
+from servetrace.errors import InvalidNameError, QueryError, ServetraceError, TraceExistsError, TraceNotFoundError
 from servetrace.traces import Store, ingest
 from servetrace.traces.ingest import default_name
 from tests.conftest import requests, write
@@ -121,3 +121,21 @@ def test_unsorted_input_is_sorted_stably_and_reported(store: Store, tmp_path: Pa
     rows = requests(store, "u")
     assert [(x["arrival_s"], x["input_tokens"]) for x in rows] == [(0.0, 4), (0.5, 2), (1.5, 1), (1.5, 3)]
     assert str(r.trace.start_time) == "2023-01-01 00:00:00.500000"
+
+
+def test_full_disk_is_a_clear_error_and_loses_nothing(store: Store, tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    import pyarrow.parquet as pq
+
+    ingest(store, write(tmp_path / "a.csv", A23), name="t")
+
+    def full(self, *a, **k):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_batch", full)
+    with pytest.raises(ServetraceError, match=r"b\.csv: ingest as azure-llm-2023 failed: .*No space left on device"):
+        ingest(store, write(tmp_path / "b.csv", B), name="t", replace=True)
+    monkeypatch.undo()
+    assert [x["input_tokens"] for x in requests(store, "t")] == [4808, 3180, 110]
+    assert list(store.staging_root.iterdir()) == []

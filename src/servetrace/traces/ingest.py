@@ -118,7 +118,7 @@ def _read(
     except (duckdb.Error, pl.exceptions.PolarsError, OSError, UnicodeError) as exc:
         text = str(exc).strip().splitlines()
         why = text[0] if text else type(exc).__name__
-        raise SourceError(f"{source.name}: cannot read as {reader.name}: {why}") from exc
+        raise SourceError(f"{source.name}: ingest as {reader.name} failed: {why}") from exc
 
 
 def _connect(work: Path) -> duckdb.DuckDBPyConnection:

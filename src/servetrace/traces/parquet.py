@@ -7,9 +7,7 @@ spends about a second per ten of them on 10 M rows. Ordering statistics come fro
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,50 +67,12 @@ def write_stored(batches: Iterable[pa.RecordBatch], path: Path, trace: str | Non
 
 
 def copy_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path, trace: str | None) -> WriteStats:
-    """Write a DuckDB query's result as the canonical file; the result is closed even when writing stops early.
-
-    DuckDB produces batches on a thread of its own while this one encodes Parquet (both release the GIL)."""
+    """Write a DuckDB query's result as the canonical file; the result is closed even when writing stops early."""
     reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
     try:
-        return write_stored(_prefetched(reader), path, trace)
+        return write_stored(reader, path, trace)
     finally:
         reader.close()
-
-
-def _prefetched(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """Iterate `reader` from a producer thread, at most `depth` batches ahead; errors are re-raised here."""
-    q: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(depth)
-    stop = threading.Event()
-
-    def offer(item: pa.RecordBatch | BaseException | None) -> bool:
-        """Put unless the consumer has stopped; False once it has."""
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for batch in reader:
-                if not offer(batch):
-                    return
-            offer(None)
-        except BaseException as exc:  # handed to the consumer
-            offer(exc)
-
-    thread = threading.Thread(target=produce, name="servetrace-reader", daemon=True)
-    thread.start()
-    try:
-        while (item := q.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def conform(
@@ -150,7 +110,9 @@ def _filler(field: pa.Field, n: int, trace: str | None) -> pa.Array:
 
 def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     # store_schema=False: readers see plain strings, not the dictionaries used to write constants.
-    return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=STRING_COLUMNS, store_schema=False)
+    return pq.ParquetWriter(
+        path, schema, compression="zstd", compression_level=1, use_dictionary=STRING_COLUMNS, store_schema=False
+    )
 
 
 class _Tally:

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from servetrace.errors import InvalidNameError, QueryError, StoreError, TraceExistsError, TraceNotFoundError
 from servetrace.traces.formats.base import sql_str
-from servetrace.traces.schema import COLUMNS, REJECT_COLUMNS, STORED_SCHEMA
+from servetrace.traces.schema import COLUMNS, STORED_SCHEMA
 
 DEFAULT_STORE = "servetrace-store"
 STORE_ENV = "SERVETRACE_STORE"
@@ -327,9 +327,6 @@ def _alive(pid: int) -> bool:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-REJECT_NAMES = [c.name for c in REJECT_COLUMNS]
 
 
 def export_trace(store: Store, name: str, out: Path) -> Path:

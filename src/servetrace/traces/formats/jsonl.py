@@ -6,6 +6,8 @@ lacks a field or has a broken value is rejected with a reason naming that field.
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 _NUMBER = r"(-?[0-9][0-9]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|NaN|-?Infinity|null)"
@@ -13,8 +15,6 @@ _NUMBER = r"(-?[0-9][0-9]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|NaN|-?Infinity|null)
 
 def first_keys(line: str) -> set[str]:
     """The keys of a JSON object line, or an empty set when it is not one."""
-    import json
-
     try:
         obj = json.loads(line)
     except ValueError:
