@@ -68,3 +68,14 @@ def test_ragged_generic_csv_rows_are_rejects(store: Store, tmp_path: Path) -> No
         {"line": 3, "reason": "expected 3 fields, found 5"},
         {"line": 4, "reason": "expected 3 fields, found 2"},
     ]
+
+
+def test_empty_fields_are_missing_values(store: Store, tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9,1,2\n,3,4\n2023-11-16 18:17:04.0,,5\n")
+    r = ingest(store, f, name="a")
+    assert r.trace.rows == 1
+    assert rejects(store, "a") == [
+        {"line": 3, "reason": "TIMESTAMP: missing"},
+        {"line": 4, "reason": "ContextTokens: missing"},
+    ]

@@ -7,36 +7,47 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from servetrace.traces.parquet import BadRows, copy_query, write_stored
-from servetrace.traces.schema import STORED_SCHEMA
+from servetrace.traces.parquet import BadRows, copy_query, order_stats, select_canonical, stored_columns
+from servetrace.traces.schema import REQUEST_SCHEMA
 
 
-def test_missing_columns_are_typed_nulls_and_constants(tmp_path: Path) -> None:
-    batch = pa.record_batch({"arrival_s": [0.0, 1.0, 1.0, 0.5], "input_tokens": [1, 2, 3, 4]})
-    stats = write_stored([batch], tmp_path / "x.parquet", "t")
-    table = pq.read_table(tmp_path / "x.parquet")
-    assert table.schema.names == STORED_SCHEMA.names
-    assert table.schema.field("trace").type == pa.string()
-    assert table["trace"].to_pylist() == ["t"] * 4 and table["status"].to_pylist() == ["ok"] * 4
-    assert table["hash_ids"].null_count == 4 and table["hash_ids"].type == pa.list_(pa.int64())
-    assert (stats.rows, stats.min_s, stats.max_s, stats.unsorted, stats.duplicates) == (4, 0.0, 1.0, 1, 1)
+def test_order_stats_count_unsorted_and_repeated_arrivals(tmp_path: Path) -> None:
+    f = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"arrival_s": [0.0, 2.0, 2.0, 1.0, 3.0]}), f)
+    s = order_stats(f)
+    assert (s.rows, s.min_s, s.max_s, s.unsorted, s.duplicates) == (5, 0.0, 3.0, 1, 1)
 
 
-def test_stats_span_batch_boundaries(tmp_path: Path) -> None:
-    a = pa.record_batch({"arrival_s": [0.0, 2.0]})
-    b = pa.record_batch({"arrival_s": [2.0, 1.0]})
-    stats = write_stored([a, b], tmp_path / "x.parquet", "t")
-    assert (stats.unsorted, stats.duplicates) == (1, 1)
-
-
-def test_empty_input_writes_an_empty_canonical_file(tmp_path: Path) -> None:
-    stats = write_stored([], tmp_path / "x.parquet", "t")
-    assert stats.rows == 0 and pq.read_schema(tmp_path / "x.parquet").names == STORED_SCHEMA.names
-
-
-def test_a_bad_row_stops_the_fast_path_and_the_connection_stays_usable(tmp_path: Path) -> None:
+def test_bad_rows_are_counted_and_the_connection_stays_usable(tmp_path: Path) -> None:
     con = duckdb.connect()
-    sql = "SELECT i::DOUBLE AS arrival_s, i = 1500000 AS _bad FROM range(3000000) t(i)"
-    with pytest.raises(BadRows):
-        copy_query(con, sql, tmp_path / "x.parquet", "t")
+    sql = "SELECT i::DOUBLE AS arrival_s, i IN (5, 1500000) AS _bad FROM range(3000000) t(i)"
+    with pytest.raises(BadRows) as exc:
+        copy_query(con, sql, tmp_path / "x.parquet")
+    assert exc.value.count == 2
     assert con.execute("SELECT 42").fetchall() == [(42,)]
+    stats = copy_query(con, "SELECT i::DOUBLE AS arrival_s, false AS _bad FROM range(10) t(i)", tmp_path / "y.parquet")
+    assert stats.rows == 10 and pq.read_schema(tmp_path / "y.parquet").names == ["arrival_s"]
+
+
+def test_stored_columns_are_checked(tmp_path: Path) -> None:
+    f = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"arrival_s": [0.0], "hash_ids": [[1, 2]]}), f)
+    assert stored_columns(f) == ["arrival_s", "hash_ids"]
+    pq.write_table(pa.table({"arrival_s": [0.0], "input_tokens": ["x"]}), f)
+    with pytest.raises(ValueError, match="input_tokens"):
+        stored_columns(f)
+
+
+def test_select_canonical_gives_every_column(tmp_path: Path) -> None:
+    f = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"arrival_s": [0.0, 1.5], "input_tokens": [3, 4]}), f)
+    rows = duckdb.sql(select_canonical("t", f, ["arrival_s", "input_tokens"])).to_arrow_table()
+    assert rows.schema.names == REQUEST_SCHEMA.names
+    assert rows.to_pylist()[1] | {} == {
+        **dict.fromkeys(REQUEST_SCHEMA.names),
+        "trace": "t",
+        "request_id": 1,
+        "arrival_s": 1.5,
+        "status": "ok",
+        "input_tokens": 4,
+    }

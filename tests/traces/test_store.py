@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from servetrace.errors import InvalidNameError, QueryError, ServetraceError, TraceExistsError, TraceNotFoundError
+from servetrace.errors import InvalidNameError, QueryError, TraceExistsError, TraceNotFoundError
 from servetrace.traces import Store, ingest
 from servetrace.traces.ingest import default_name
 from tests.conftest import requests, write
@@ -123,19 +123,26 @@ def test_unsorted_input_is_sorted_stably_and_reported(store: Store, tmp_path: Pa
     assert str(r.trace.start_time) == "2023-01-01 00:00:00.500000"
 
 
-def test_full_disk_is_a_clear_error_and_loses_nothing(store: Store, tmp_path: Path, monkeypatch) -> None:
-    import errno
-
-    import pyarrow.parquet as pq
-
+def test_failed_write_is_a_clear_error_and_loses_nothing(store: Store, tmp_path: Path) -> None:
+    """A write that fails for lack of room (here a file-size limit: EFBIG, as ENOSPC would) mid-ingest."""
     ingest(store, write(tmp_path / "a.csv", A23), name="t")
-
-    def full(self, *a, **k):  # type: ignore[no-untyped-def]
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(pq.ParquetWriter, "write_batch", full)
-    with pytest.raises(ServetraceError, match=r"b\.csv: ingest as azure-llm-2023 failed: .*No space left on device"):
-        ingest(store, write(tmp_path / "b.csv", B), name="t", replace=True)
-    monkeypatch.undo()
+    big = tmp_path / "big.csv"
+    with open(big, "w") as f:
+        f.write("TIMESTAMP,ContextTokens,GeneratedTokens\n")
+        f.writelines(
+            f"2023-11-16 18:{i // 600000 % 60:02d}:{i // 10000 % 60:02d}.{i % 10000:04d},{i},{i % 97}\n"
+            for i in range(300_000)
+        )
+    code = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024)); "
+        "from servetrace.cli import main; "
+        f"sys.argv = ['servetrace', 'ingest', {str(big)!r}, '--name', 't', '--replace', '--store', {str(store.root)!r}]; "
+        "main()"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "big.csv: ingest as azure-llm-2023 failed:" in lines[0], r.stderr
     assert [x["input_tokens"] for x in requests(store, "t")] == [4808, 3180, 110]
     assert list(store.staging_root.iterdir()) == []

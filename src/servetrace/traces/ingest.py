@@ -109,8 +109,10 @@ def _read(
         staged = reader.stage(source, con, work)
         try:
             data, origin_ns, stats = _write(con, reader, staged, name, work)
-        except (BadRows, duckdb.Error):
+        except (BadRows, duckdb.Error) as exc:  # a bad row, or a line the fast reader cannot parse
             if not staged.fallback:
+                if isinstance(exc, BadRows):
+                    raise SourceError(f"{source.name}: {exc}") from exc
                 raise
             staged = reader.stage(source, con, work, exact=True)
             data, origin_ns, stats = _write(con, reader, staged, name, work)
@@ -131,7 +133,7 @@ def _connect(work: Path) -> duckdb.DuckDBPyConnection:
 def _write(
     con: duckdb.DuckDBPyConnection, reader: Reader, staged: Staged, name: str, work: Path
 ) -> tuple[Path, int, WriteStats]:
-    """Stream the staged rows into a canonical Parquet file, ordered by arrival; returns (file, origin_ns, stats)."""
+    """Stream the staged rows into a Parquet file, ordered by arrival; returns (file, origin_ns, stats)."""
     origin_ns = _origin(con, staged)
     for statement in staged.reset:
         con.execute(statement)
@@ -140,11 +142,11 @@ def _write(
     cols += [f'CAST("{c}" AS {COLUMN_BY_NAME[c].duckdb}) AS "{c}"' for c in ATTRIBUTE_COLUMNS if c in staged.columns]
     cols += [f'"{c}"' for c in sorted(staged.columns) if c.startswith("_") and c != "_time_ns"]
     first = work / "pass1.parquet"
-    stats = copy_query(con, f"SELECT {', '.join(cols)} FROM ({staged.relation})", first, name)
+    stats = copy_query(con, f"SELECT {', '.join(cols)} FROM ({staged.relation})", first)
     out = first
     if stats.unsorted or (stats.min_s or 0.0) < 0:
         out, origin_ns = work / "sorted.parquet", origin_ns + round((stats.min_s or 0.0) * 1e9)
-        ordered = copy_query(con, _sorted_sql(first, stats.min_s or 0.0), out, name)
+        ordered = copy_query(con, _sorted_sql(first, stats.min_s or 0.0), out)
         stats = WriteStats(stats.rows, 0.0, ordered.max_s, stats.unsorted, ordered.duplicates)
     return reader.finalize(con, out, work), origin_ns, stats
 

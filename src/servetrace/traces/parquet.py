@@ -1,32 +1,25 @@
-"""Writing the canonical Parquet file from a stream of Arrow batches.
+"""Writing a trace's Parquet file with DuckDB, and reading back what it holds.
 
-Columns a trace does not have are written as typed all-null columns and constant ones (the trace name,
-status `ok`) as one-entry dictionaries: both cost almost nothing in pyarrow's writer, where DuckDB's writer
-spends about a second per ten of them on 10 M rows. Ordering statistics come from the same loop.
+A stored file holds only the columns its trace has (`arrival_s` always). The store's `requests` view adds the
+trace name, `request_id` (the row position), `status` 'ok' where a format has none, and typed NULLs for the
+rest: DuckDB's Parquet writer spends about a tenth of a second per 10 M rows on every all-NULL column, and
+a whole second on a few constant ones, which would make ingest twice as slow as the parse itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 import pyarrow.parquet as pq
 
-from servetrace.traces.schema import STORED_SCHEMA
+from servetrace.traces.formats.base import sql_str
+from servetrace.traces.schema import COLUMN_BY_NAME, STORED_COLUMNS
 
-BATCH_ROWS = 1 << 20
-BAD = "_bad"  # optional boolean column: a row that only a reader's exact path can report
-STRING_COLUMNS = [f.name for f in STORED_SCHEMA if f.type == pa.string()]
-CONSTANTS = {"status": "ok"}
-
-
-class BadRows(Exception):
-    """A fast reading path met a row it cannot report with its line; the exact path must redo the file."""
+BAD = "_bad"  # optional boolean column of a fast path: a row that only the reader's exact path can report
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
 
 
 @dataclass(frozen=True)
@@ -38,99 +31,85 @@ class WriteStats:
     duplicates: int  # rows whose arrival equals their predecessor's
 
 
-def write_stored(batches: Iterable[pa.RecordBatch], path: Path, trace: str | None) -> WriteStats:
-    """Write batches (any subset of the stored columns, plus `_`-private ones) as the canonical file.
+class BadRows(Exception):
+    """Rows without a valid arrival time were written (a fast path's `_bad` rows are written that way)."""
 
-    `trace` fills the trace column when the batches lack it (None: they must have it)."""
-    writer: pq.ParquetWriter | None = None
-    tally = _Tally()
-    fillers: dict[tuple[str, int], pa.Array] = {}  # null and constant columns, reused while batches keep their size
-    try:
-        for batch in batches:
-            if BAD in batch.schema.names:
-                if pc.any(batch.column(BAD)).as_py():
-                    raise BadRows(str(path))
-                batch = batch.drop_columns([BAD])
-            if batch.num_rows == 0:
-                continue
-            out = conform(batch, trace, fillers)
-            if writer is None:
-                writer = _writer(path, out.schema)
-            tally.add(out.column("arrival_s"))
-            writer.write_batch(out)
-        if writer is None:
-            pq.write_table(STORED_SCHEMA.empty_table(), path, compression="zstd")
-    finally:
-        if writer is not None:
-            writer.close()
-    return tally.stats()
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} rows without a valid time")
+        self.count = count
 
 
-def copy_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path, trace: str | None) -> WriteStats:
-    """Write a DuckDB query's result as the canonical file; the result is closed even when writing stops early."""
-    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
-    try:
-        return write_stored(reader, path, trace)
-    finally:
-        reader.close()
+def copy_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> WriteStats:
+    """Write a query's rows to Parquet; raises BadRows when any row (a `_bad` one, say) has no arrival time.
+
+    Bad rows are marked, not raised inside the copy: DuckDB 2.0 can deadlock when error() aborts a
+    parallel COPY. The count of NULL arrivals comes free from the file's statistics."""
+    columns = [d[0] for d in con.sql(sql).description]
+    keep = [f'"{c}"' for c in columns if c != BAD]
+    if BAD in columns:
+        keep[columns.index("arrival_s")] = f"CASE WHEN {BAD} THEN NULL ELSE arrival_s END AS arrival_s"
+    con.execute(f"COPY (SELECT {', '.join(keep)} FROM ({sql})) TO {sql_str(path)} ({PARQUET_OPTIONS})")
+    missing = _null_count(path, "arrival_s")
+    if missing:
+        raise BadRows(missing)
+    return order_stats(path)
 
 
-def conform(
-    batch: pa.RecordBatch, trace: str | None, fillers: dict[tuple[str, int], pa.Array] | None = None
-) -> pa.RecordBatch:
-    """Canonical column order and types; missing columns null, constants as dictionaries; private ones last."""
-    n, names = batch.num_rows, batch.schema.names
-    fillers = {} if fillers is None else fillers
-    arrays, fields = [], []
-    for field in STORED_SCHEMA:
-        if field.name in names:
-            arr = batch.column(field.name)
-            arrays.append(arr if arr.type == field.type else arr.cast(field.type))
-        else:
-            if (field.name, n) not in fillers:
-                fillers[field.name, n] = _filler(field, n, trace)
-            arrays.append(fillers[field.name, n])
-        fields.append(pa.field(field.name, arrays[-1].type))
-    for name in names:
-        if name.startswith("_"):
-            arrays.append(batch.column(name))
-            fields.append(batch.schema.field(name))
-    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+def _null_count(path: Path, column: str) -> int:
+    meta = pq.read_metadata(path)
+    index = meta.schema.names.index(column)
+    total = 0
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(index).statistics
+        if stats is None or not stats.has_null_count:  # no statistics: count by reading
+            return int(pq.read_table(path, columns=[column]).column(0).null_count)
+        total += stats.null_count
+    return total
 
 
-def _filler(field: pa.Field, n: int, trace: str | None) -> pa.Array:
-    """A column the batch lacks: the trace name or a constant as a one-entry dictionary, else typed nulls."""
-    if field.name == "trace" and trace is None:
-        raise ValueError("batches without a trace column need the trace name")
-    value = trace if field.name == "trace" else CONSTANTS.get(field.name)
-    if value is None:
-        return pa.nulls(n, field.type)
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value]))
-
-
-def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
-    # store_schema=False: readers see plain strings, not the dictionaries used to write constants.
-    return pq.ParquetWriter(
-        path, schema, compression="zstd", compression_level=1, use_dictionary=STRING_COLUMNS, store_schema=False
+def order_stats(path: Path) -> WriteStats:
+    a = pl.col("arrival_s")
+    d = a.diff()
+    row = (
+        pl.scan_parquet(path)
+        .select(
+            pl.len().alias("n"),
+            a.min().alias("lo"),
+            a.max().alias("hi"),
+            (d < 0).sum().alias("down"),
+            (d == 0).sum().alias("same"),
+        )
+        .collect()
+        .row(0, named=True)
     )
+    return WriteStats(row["n"], row["lo"], row["hi"], int(row["down"] or 0), int(row["same"] or 0))
 
 
-class _Tally:
-    def __init__(self) -> None:
-        self.rows = self.unsorted = self.duplicates = 0
-        self.lo = self.hi = self.last = None  # type: float | None
+def stored_columns(path: Path) -> list[str]:
+    """The canonical columns a stored file holds, checked against their canonical types."""
+    schema = pq.read_schema(path)
+    allowed = {c.name: c for c in STORED_COLUMNS}
+    for field in schema:
+        col = allowed.get(field.name)
+        if col is None or str(field.type).replace("element", "item") != str(col.type).replace("element", "item"):
+            raise ValueError(f"{path}: column {field.name} ({field.type}) is not a canonical stored column")
+    if "arrival_s" not in schema.names:
+        raise ValueError(f"{path}: no arrival_s column")
+    return list(schema.names)
 
-    def add(self, arrival: pa.Array) -> None:
-        a = arrival.to_numpy(zero_copy_only=False)
-        if not len(a):
-            return
-        d = np.diff(a, prepend=a[0] if self.last is None else self.last)
-        self.unsorted += int((d < 0).sum())
-        self.duplicates += int((d == 0).sum()) - (1 if self.last is None else 0)
-        lo, hi = float(a.min()), float(a.max())
-        self.lo = lo if self.lo is None else min(self.lo, lo)
-        self.hi = hi if self.hi is None else max(self.hi, hi)
-        self.last, self.rows = float(a[-1]), self.rows + len(a)
 
-    def stats(self) -> WriteStats:
-        return WriteStats(self.rows, self.lo, self.hi, self.unsorted, self.duplicates)
+def select_canonical(trace: str, path: Path, present: list[str]) -> str:
+    """SELECT giving every canonical column for one stored file."""
+    parts = []
+    for col in COLUMN_BY_NAME.values():
+        if col.name == "trace":
+            parts.append(f"{sql_str(trace)} AS trace")
+        elif col.name == "request_id":
+            parts.append("file_row_number AS request_id")
+        elif col.name in present:
+            parts.append(f'"{col.name}"')
+        elif col.name == "status":
+            parts.append("'ok' AS status")
+        else:
+            parts.append(f'CAST(NULL AS {col.duckdb}) AS "{col.name}"')
+    return f"SELECT {', '.join(parts)} FROM read_parquet({sql_str(path)}, file_row_number=true)"

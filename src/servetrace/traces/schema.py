@@ -1,8 +1,9 @@
 """The canonical request schema: one row per request, the same for every trace format.
 
 `request_id` is the request's position in the stored trace (sorted by arrival, ties in source order). The
-store derives it from the row position rather than storing it, so it can never disagree with the order;
-`STORED_SCHEMA` is therefore `REQUEST_SCHEMA` without it. Exports write it out.
+store derives it from the row position rather than storing it, so it can never disagree with the order.
+A stored file holds `arrival_s` and whichever other `STORED_COLUMNS` its trace has; the store's views and
+exports give every column of `REQUEST_SCHEMA`.
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ COLUMNS: tuple[Column, ...] = (
 
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 REQUEST_SCHEMA = pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in COLUMNS])
-STORED_COLUMNS: tuple[Column, ...] = tuple(c for c in COLUMNS if c.name != "request_id")
-STORED_SCHEMA = pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in STORED_COLUMNS])
+# What a stored file may hold: the trace name and request_id come from the catalog and the row position.
+STORED_COLUMNS: tuple[Column, ...] = tuple(c for c in COLUMNS if c.name not in ("trace", "request_id"))
 # Columns a reader may fill; the rest are derived by ingest.
-ATTRIBUTE_COLUMNS = tuple(c.name for c in STORED_COLUMNS if c.name not in ("trace", "arrival_s"))
+ATTRIBUTE_COLUMNS = tuple(c.name for c in STORED_COLUMNS if c.name != "arrival_s")
 STATUSES = ("ok", "failed")
 
 REJECT_COLUMNS: tuple[Column, ...] = (

@@ -17,7 +17,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,8 @@ import pyarrow.parquet as pq
 
 from servetrace.errors import InvalidNameError, QueryError, StoreError, TraceExistsError, TraceNotFoundError
 from servetrace.traces.formats.base import sql_str
-from servetrace.traces.schema import COLUMNS, STORED_SCHEMA
+from servetrace.traces.parquet import select_canonical, stored_columns
+from servetrace.traces.schema import COLUMNS
 
 DEFAULT_STORE = "servetrace-store"
 STORE_ENV = "SERVETRACE_STORE"
@@ -171,7 +172,7 @@ class Store:
         con = duckdb.connect()
         if not self.catalog_path.exists():
             con.execute(CATALOG_DDL.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE"))
-            con.execute(f"CREATE TEMP VIEW requests AS {_requests_sql([])}")
+            con.execute(f"CREATE TEMP VIEW requests AS {self._requests_sql([])}")
             return con
         try:
             con.execute(f"ATTACH {sql_str(self.catalog_path)} AS cat (READ_ONLY)")
@@ -179,10 +180,8 @@ class Store:
             raise StoreError(f"{self.catalog_path}: cannot open the catalog: {exc}") from exc
         con.execute("CREATE TEMP VIEW traces AS SELECT * FROM cat.traces")
         con.execute("CREATE TEMP VIEW rejects AS SELECT * FROM cat.rejects")
-        files = [
-            str(self.root / p) for (p,) in con.execute("SELECT data_path FROM cat.traces ORDER BY name").fetchall()
-        ]
-        con.execute(f"CREATE TEMP VIEW requests AS {_requests_sql(files)}")
+        rows = con.execute("SELECT name, data_path FROM cat.traces ORDER BY name").fetchall()
+        con.execute(f"CREATE TEMP VIEW requests AS {self._requests_sql(rows)}")
         return con
 
     def query(self, sql: str) -> pa.Table:
@@ -233,7 +232,10 @@ class Store:
 
     def commit(self, info: TraceInfo, data: Path, rejects: pa.Table, replace: bool) -> TraceInfo:
         """Move a staged data file into place and switch the catalog to it in one transaction."""
-        _check_schema(data)
+        try:
+            stored_columns(data)
+        except ValueError as exc:
+            raise StoreError(f"internal error: {exc}") from exc
         version = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         final_dir = self.root / "traces" / info.name / version
         final_dir.mkdir(parents=True)
@@ -282,8 +284,19 @@ class Store:
 
     def _refresh_view(self, con: duckdb.DuckDBPyConnection) -> None:
         """The `requests` view kept in the catalog file, for users who open it with plain DuckDB."""
-        files = [str(self.root / p) for (p,) in con.execute("SELECT data_path FROM traces ORDER BY name").fetchall()]
-        con.execute(f"CREATE OR REPLACE VIEW requests AS {_requests_sql(files)}")
+        rows = con.execute("SELECT name, data_path FROM traces ORDER BY name").fetchall()
+        con.execute(f"CREATE OR REPLACE VIEW requests AS {self._requests_sql(rows)}")
+
+    def _requests_sql(self, traces: Sequence[tuple[str, str]]) -> str:
+        """Every canonical column for every trace (one SELECT per file, as each holds its own columns)."""
+        if not traces:
+            typed = ", ".join(f'CAST(NULL AS {c.duckdb}) AS "{c.name}"' for c in COLUMNS)
+            return f"SELECT {typed} WHERE false"
+        parts = []
+        for name, rel in traces:
+            path = self.root / rel
+            parts.append(select_canonical(name, path, pq.read_schema(path).names))
+        return " UNION ALL ".join(parts)
 
     def _drop_other_versions(self, name: str, keep: Path) -> None:
         for d in (self.root / "traces" / name).iterdir():
@@ -296,23 +309,6 @@ class Store:
             pid = d.name.split("-", 1)[0]
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(d, ignore_errors=True)
-
-
-def _requests_sql(files: list[str]) -> str:
-    cols = ", ".join("file_row_number AS request_id" if c.name == "request_id" else f'"{c.name}"' for c in COLUMNS)
-    if not files:
-        typed = ", ".join(f'CAST(NULL AS {c.duckdb}) AS "{c.name}"' for c in COLUMNS)
-        return f"SELECT {typed} WHERE false"
-    listing = "[" + ", ".join(sql_str(f) for f in files) + "]"
-    return f"SELECT {cols} FROM read_parquet({listing}, file_row_number=true)"
-
-
-def _check_schema(data: Path) -> None:
-    got = pq.read_schema(data)
-    want = [(f.name, str(f.type).replace("item", "element")) for f in STORED_SCHEMA]
-    have = [(f.name, str(f.type).replace("item", "element")) for f in got]
-    if have != want:
-        raise StoreError(f"internal error: staged data does not match the canonical schema: {have} != {want}")
 
 
 def _alive(pid: int) -> bool:
@@ -330,22 +326,21 @@ def _first_line(exc: BaseException) -> str:
 
 
 def export_trace(store: Store, name: str, out: Path) -> Path:
-    """Write a trace as Parquet with `request_id` and its catalog entry as metadata (re-ingests exactly)."""
+    """Write a trace with every canonical column and its catalog entry as metadata (re-ingests exactly)."""
     from servetrace.traces.formats.native import META_KEY, export_metadata
 
     info = store.get(name)
     entry = {k: v for k, v in info.__dict__.items() if k not in ("data_path", "size_bytes")}
     meta = export_metadata({**entry, "original_format": info.meta_dict().get("original_format") or info.format})
-    value = meta[META_KEY].decode()
-    cols = ", ".join("file_row_number AS request_id" if c.name == "request_id" else f'"{c.name}"' for c in COLUMNS)
+    data = store.data_file(info)
+    rows = select_canonical(info.name, data, pq.read_schema(data).names)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     out.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
         con.execute(
-            f"COPY (SELECT {cols} FROM read_parquet({sql_str(store.data_file(info))}, file_row_number=true) "
-            f"ORDER BY file_row_number) TO {sql_str(tmp)} "
-            f"(FORMAT parquet, KV_METADATA {{servetrace: {sql_str(value)}}})"
+            f"COPY ({rows} ORDER BY request_id) TO {sql_str(tmp)} "
+            f"(FORMAT parquet, KV_METADATA {{servetrace: {sql_str(meta[META_KEY].decode())}}})"
         )
         os.replace(tmp, out)
     finally:

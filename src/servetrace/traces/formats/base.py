@@ -87,16 +87,20 @@ def duck_csv(path: Path, columns: dict[str, str], expected: dict[str, str], tag:
     Unsigned column types make DuckDB reject negative numbers with the line number.
     """
     cols = ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in columns.items())
+    # An empty field of a typed column is a cast error (a reject with its line), not a NULL.
+    required = ", ".join(sql_str(k) for k, v in columns.items() if v != "VARCHAR")
     table, scan = f"_rejects_{tag}", f"_reject_scans_{tag}"
     src = (
         f"read_csv({sql_str(path)}, columns={{{cols}}}, header=true, auto_detect=false, delim=',', "
         f"quote='', escape='', strict_mode=true, store_rejects=true, rejects_table='{table}', "
-        f"rejects_scan='{scan}', rejects_limit=0)"
+        f"rejects_scan='{scan}', rejects_limit=0, force_not_null=[{required}])"
     )
     want = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in expected.items())
     rejects = f"""
         SELECT line::BIGINT AS line,
           CASE
+            WHEN error_type = 'CAST' AND regexp_extract(error_message, 'Could not convert string "(.*)" to', 1) = ''
+                 THEN column_name || ': missing'
             WHEN error_type = 'CAST' THEN column_name || ': invalid value "'
                  || regexp_extract(error_message, 'Could not convert string "(.*)" to', 1)
                  || '" (expected ' || (CASE column_name {want} ELSE 'a valid value' END) || ')'

@@ -45,10 +45,11 @@ class Native(Reader):
             raise SourceError(f"{source.name}: not a servetrace export (no servetrace metadata)")
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise SourceError(f"{source.name}: schema_version {meta.get('schema_version')}, expected {SCHEMA_VERSION}")
-        cols = ", ".join(f'"{c}"' for c in ATTRIBUTE_COLUMNS)
+        present = _non_null_columns(source.path)
+        cols = "".join(f', "{c}"' for c in ATTRIBUTE_COLUMNS if c in present)
         return Staged(
-            relation=f"SELECT arrival_s, {cols} FROM read_parquet({sql_str(source.path)}) ORDER BY request_id",
-            columns={"arrival_s", *ATTRIBUTE_COLUMNS},
+            relation=f"SELECT arrival_s{cols} FROM read_parquet({sql_str(source.path)}) ORDER BY request_id",
+            columns={"arrival_s", *(c for c in ATTRIBUTE_COLUMNS if c in present)},
             rejects=None,
             clock=meta["clock"],  # type: ignore[arg-type]
             timezone=self.options.timezone or meta.get("timezone"),  # type: ignore[arg-type]
@@ -59,3 +60,19 @@ class Native(Reader):
                 "original_format": meta.get("original_format") or meta.get("format"),
             },
         )
+
+
+def _non_null_columns(path: Path) -> set[str]:
+    """Columns with at least one value (by the file's statistics; a column without statistics counts)."""
+    meta = pq.read_metadata(path)
+    nulls: dict[str, int] = {}
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            col = group.column(c)
+            name = col.path_in_schema.split(".")[0]
+            stats = col.statistics
+            # Leaf statistics of a list column count empty lists as nulls: always keep nested columns.
+            known = stats is not None and stats.has_null_count and "." not in col.path_in_schema
+            nulls[name] = nulls.get(name, 0) + (stats.null_count if known else -(10**18))
+    return {name for name, n in nulls.items() if n < meta.num_rows}

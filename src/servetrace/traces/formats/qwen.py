@@ -8,7 +8,6 @@ JSON reader; any malformed line or bad value sends the file to the exact path (p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -26,11 +25,12 @@ from servetrace.traces.formats.base import (
     duck_jsonl,
     nonneg_int,
     scan_lines,
+    sql_str,
     stage_frame,
     time_ns,
 )
 from servetrace.traces.formats.jsonl import first_keys, int_list, object_reason, raw_value
-from servetrace.traces.parquet import BATCH_ROWS, write_stored
+from servetrace.traces.parquet import copy_query
 from servetrace.traces.source import Source
 
 KEYS = {"chat_id", "parent_chat_id", "timestamp", "input_length", "output_length", "type", "turn"}
@@ -108,31 +108,24 @@ class Qwen(Reader):
     def finalize(self, con: duckdb.DuckDBPyConnection, stored: Path, work: Path) -> Path:
         """Link turns: parent_id is the parent's row position; session_id names the chain's first chat.
 
-        The links are computed on the id columns alone, then set batch by batch while the file streams
-        through in its stored order (no join)."""
+        The links are computed on the id columns alone and joined back by position (no key join)."""
         ids = pq.read_table(stored, columns=["_chat_id", "_parent_chat_id"])
         chat = ids.column("_chat_id").to_numpy()
         parent_row = _rows_of(chat, ids.column("_parent_chat_id").to_numpy())
         del ids
-        session = chat[_roots(parent_row)]
+        links = pa.table({"parent_id": pa.array(parent_row, mask=parent_row < 0), "_session": chat[_roots(parent_row)]})
+        keep = [c for c in pq.read_schema(stored).names if c not in ("_chat_id", "_parent_chat_id")]
+        cols = ", ".join(f'r."{c}"' for c in keep)
+        con.register("_links", links)
         out = work / "linked.parquet"
-        write_stored(_linked(pq.ParquetFile(stored), parent_row, session), out, trace=None)
+        copy_query(
+            con,
+            f"SELECT {cols}, l.parent_id, CAST(l._session AS VARCHAR) AS session_id "
+            f"FROM read_parquet({sql_str(stored)}) r POSITIONAL JOIN _links l",
+            out,
+        )
+        con.unregister("_links")
         return out
-
-
-def _linked(f: pq.ParquetFile, parent_row: np.ndarray, session: np.ndarray) -> Iterator[pa.RecordBatch]:
-    """The file's batches with parent_id and session_id set and the private id columns dropped."""
-    offset = 0
-    for batch in f.iter_batches(batch_size=BATCH_ROWS):
-        n = batch.num_rows
-        rows = slice(offset, offset + n)
-        pid = pa.array(parent_row[rows], mask=parent_row[rows] < 0)
-        sid = pa.array(session[rows]).cast(pa.string())
-        names = batch.schema.names
-        batch = batch.set_column(names.index("parent_id"), "parent_id", pid)
-        batch = batch.set_column(names.index("session_id"), "session_id", sid)
-        yield batch.drop_columns(["_chat_id", "_parent_chat_id"])
-        offset += n
 
 
 def _rows_of(chat: np.ndarray, parent: np.ndarray) -> np.ndarray:
