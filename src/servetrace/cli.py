@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import pyarrow as pa
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from servetrace import __version__
@@ -85,7 +86,7 @@ def ingest(
     from servetrace.traces import ingest as do_ingest
 
     options = ReadOptions(_parse_map(mapping or []), time_unit, time_format, timezone, block_size)
-    with err.status(f"ingesting {path} ..."):
+    with err.status(f"ingesting {escape(str(path))} ..."):
         result = do_ingest(_store(store), path, name, fmt, options, strict=strict, replace=replace)
     t = result.trace
     verb = "replaced" if result.replaced else "stored"
@@ -98,7 +99,7 @@ def ingest(
     if t.duplicate_timestamps:
         err.print(f"[yellow]note:[/] {t.duplicate_timestamps:,} requests share their timestamp with the previous one")
     for r in result.first_rejects:
-        err.print(f"[yellow]rejected[/] {t.source_file}:{r.line}: {r.reason}", markup=True, highlight=False)
+        err.print(f"[yellow]rejected[/] {escape(f'{t.source_file}:{r.line}: {r.reason}')}", highlight=False)
     if t.rejects > len(result.first_rejects):
         err.print(f"... all {t.rejects:,} rejects: servetrace sql \"SELECT * FROM rejects WHERE trace = '{t.name}'\"")
 
@@ -130,7 +131,7 @@ def list_traces(
             (i.source_sha256 or "")[:12],
         )
     if not infos:
-        err.print(f"no traces in {_store(store).root}")
+        err.print(f"no traces in {escape(str(_store(store).root))}")
     out.print(table)
 
 
@@ -234,7 +235,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except ServetraceError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]: nothing was changed in the store")

@@ -12,12 +12,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
+import zstandard
 
 from servetrace import __version__
 from servetrace.errors import MalformedRowError, SourceError
 from servetrace.traces.formats import Reader, ReadOptions, Staged, detect, get_reader
 from servetrace.traces.formats.base import sql_str
-from servetrace.traces.parquet import BadRows, WriteStats, copy_query
+from servetrace.traces.parquet import BadRows, WriteStats, connect, copy_query
 from servetrace.traces.schema import ATTRIBUTE_COLUMNS, COLUMN_BY_NAME, REJECT_SCHEMA
 from servetrace.traces.source import Source
 from servetrace.traces.store import Store, TraceInfo, validate_name
@@ -64,6 +65,7 @@ def ingest(
     replaced = store.check_writable(name, replace)
     with store.staging() as work, ThreadPoolExecutor(1) as pool:
         digest = pool.submit(source.sha256)
+        source = source.without_globs(work)
         con = _connect(work)
         try:
             staged, data, origin_ns, stats, rejects = _read(con, reader, source, name, work)
@@ -117,7 +119,7 @@ def _read(
             staged = reader.stage(source, con, work, exact=True)
             data, origin_ns, stats = _write(con, reader, staged, name, work)
         return staged, data, origin_ns, stats, _rejects(con, staged, name, source)
-    except (duckdb.Error, pl.exceptions.PolarsError, OSError, UnicodeError) as exc:
+    except (duckdb.Error, pl.exceptions.PolarsError, OSError, UnicodeError, EOFError, zstandard.ZstdError) as exc:
         text = str(exc).strip().splitlines()
         why = text[0] if text else type(exc).__name__
         raise SourceError(f"{source.name}: ingest as {reader.name} failed: {why}") from exc
@@ -125,7 +127,7 @@ def _read(
 
 def _connect(work: Path) -> duckdb.DuckDBPyConnection:
     (work / "spill").mkdir(exist_ok=True)
-    con = duckdb.connect(config={"temp_directory": str(work / "spill"), "memory_limit": MEMORY_LIMIT})
+    con = connect(temp_directory=str(work / "spill"), memory_limit=MEMORY_LIMIT)
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -139,7 +141,10 @@ def _write(
         con.execute(statement)
     arrival = "arrival_s" if "arrival_s" in staged.columns else f"(_time_ns - {origin_ns}) / 1e9"
     cols = [f"{arrival} AS arrival_s"]
-    cols += [f'CAST("{c}" AS {COLUMN_BY_NAME[c].duckdb}) AS "{c}"' for c in ATTRIBUTE_COLUMNS if c in staged.columns]
+    # TRY_CAST: no expression may fail inside the COPY (a fast path's values are checked by its `_bad`).
+    cols += [
+        f'TRY_CAST("{c}" AS {COLUMN_BY_NAME[c].duckdb}) AS "{c}"' for c in ATTRIBUTE_COLUMNS if c in staged.columns
+    ]
     cols += [f'"{c}"' for c in sorted(staged.columns) if c.startswith("_") and c != "_time_ns"]
     first = work / "pass1.parquet"
     stats = copy_query(con, f"SELECT {', '.join(cols)} FROM ({staged.relation})", first)

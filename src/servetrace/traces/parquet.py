@@ -31,6 +31,12 @@ class WriteStats:
     duplicates: int  # rows whose arrival equals their predecessor's
 
 
+def connect(**config: str | int) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection safe for COPY: DuckDB 2.0 can deadlock when a parallel COPY to Parquet fails
+    (a cast or parse error mid-file) unless its asynchronous IO threads are limited."""
+    return duckdb.connect(config={"async_threads": 1, **config})
+
+
 class BadRows(Exception):
     """Rows without a valid arrival time were written (a fast path's `_bad` rows are written that way)."""
 

@@ -45,6 +45,7 @@ class Source:
 
     path: Path
     head: bytes = field(default=b"", repr=False)
+    label: str | None = None  # the name users gave, when `path` is a link to it
 
     @classmethod
     def open(cls, path: str | Path) -> Source:
@@ -60,7 +61,15 @@ class Source:
 
     @property
     def name(self) -> str:
-        return str(self.path)
+        return self.label or str(self.path)
+
+    def without_globs(self, work: Path) -> Source:
+        """This file under a name with no glob characters (DuckDB and polars expand `*`, `?` and `[`)."""
+        if not any(ch in str(self.path) for ch in "*?["):
+            return self
+        link = work / ("source" + "".join(s for s in self.path.suffixes[-2:] if s.isascii() and s[1:].isalnum()))
+        link.symlink_to(self.path.resolve())
+        return Source(link, self.head, self.name)
 
     @property
     def compression(self) -> str | None:

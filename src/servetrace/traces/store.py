@@ -29,13 +29,14 @@ import pyarrow.parquet as pq
 
 from servetrace.errors import InvalidNameError, QueryError, StoreError, TraceExistsError, TraceNotFoundError
 from servetrace.traces.formats.base import sql_str
-from servetrace.traces.parquet import select_canonical, stored_columns
+from servetrace.traces.parquet import connect, select_canonical, stored_columns
 from servetrace.traces.schema import COLUMNS
 
 DEFAULT_STORE = "servetrace-store"
 STORE_ENV = "SERVETRACE_STORE"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 LOCK_WAIT_S = 30.0
+ORPHAN_AGE_S = 3600.0
 
 CATALOG_DDL = """
 CREATE TABLE IF NOT EXISTS traces (
@@ -195,6 +196,8 @@ class Store:
             raise QueryError("no SQL statement given")
         for st in statements:
             kind = st.type.name
+            if kind == "EXPLAIN" and re.match(r"\s*EXPLAIN\s+ANALY[SZ]E\b", st.query, re.IGNORECASE):
+                kind = "EXPLAIN ANALYZE"  # it runs the statement it explains, a COPY too
             if kind not in ("SELECT", "EXPLAIN"):
                 raise QueryError(f"the store is read-only here: {kind} statements are refused (only SELECT)")
         try:
@@ -225,7 +228,11 @@ class Store:
     def check_writable(self, name: str, replace: bool) -> bool:
         """Whether a trace of that name exists; refused unless it may be replaced."""
         validate_name(name)
-        exists = self.exists(name)
+        names = [t.name for t in self.list()]
+        exists = name in names
+        clash = [n for n in names if n.lower() == name.lower() and n != name]
+        if clash:
+            raise InvalidNameError(f"trace name {name!r} differs from the stored {clash[0]!r} only in case")
         if exists and not replace:
             raise TraceExistsError(f"a trace named {name!r} is already stored; use --replace to replace it")
         return exists
@@ -249,8 +256,8 @@ class Store:
         try:
             with self.catalog(read_only=False) as con:
                 con.execute("BEGIN TRANSACTION")
-                exists = con.execute("SELECT count(*) FROM traces WHERE name = ?", [info.name]).fetchone()
-                if exists and exists[0] and not replace:
+                old = con.execute("SELECT data_path FROM traces WHERE name = ?", [info.name]).fetchall()
+                if old and not replace:
                     raise TraceExistsError(
                         f"a trace named {info.name!r} is already stored; use --replace to replace it"
                     )
@@ -269,7 +276,9 @@ class Store:
         except BaseException:
             shutil.rmtree(final_dir, ignore_errors=True)
             raise
-        self._drop_other_versions(info.name, keep=final_dir)
+        if old:
+            shutil.rmtree((self.root / old[0][0]).parent, ignore_errors=True)
+        self._sweep_versions(info.name, keep=final_dir)
         return TraceInfo(**entry)
 
     def remove(self, name: str) -> None:
@@ -285,22 +294,22 @@ class Store:
     def _refresh_view(self, con: duckdb.DuckDBPyConnection) -> None:
         """The `requests` view kept in the catalog file, for users who open it with plain DuckDB."""
         rows = con.execute("SELECT name, data_path FROM traces ORDER BY name").fetchall()
-        con.execute(f"CREATE OR REPLACE VIEW requests AS {self._requests_sql(rows)}")
+        con.execute(f"CREATE OR REPLACE VIEW requests AS {self._requests_sql(rows, skip_missing=True)}")
 
-    def _requests_sql(self, traces: Sequence[tuple[str, str]]) -> str:
+    def _requests_sql(self, traces: Sequence[tuple[str, str]], skip_missing: bool = False) -> str:
         """Every canonical column for every trace (one SELECT per file, as each holds its own columns)."""
+        if skip_missing:
+            traces = [(name, rel) for name, rel in traces if (self.root / rel).is_file()]
         if not traces:
             typed = ", ".join(f'CAST(NULL AS {c.duckdb}) AS "{c.name}"' for c in COLUMNS)
             return f"SELECT {typed} WHERE false"
-        parts = []
-        for name, rel in traces:
-            path = self.root / rel
-            parts.append(select_canonical(name, path, pq.read_schema(path).names))
+        parts = [select_canonical(name, self.root / rel, _columns_of(self.root / rel)) for name, rel in traces]
         return " UNION ALL ".join(parts)
 
-    def _drop_other_versions(self, name: str, keep: Path) -> None:
+    def _sweep_versions(self, name: str, keep: Path) -> None:
+        """Remove versions a killed commit left behind (old enough not to be another ingest's, in flight)."""
         for d in (self.root / "traces" / name).iterdir():
-            if d != keep:
+            if d != keep and time.time() - d.stat().st_mtime > ORPHAN_AGE_S:
                 shutil.rmtree(d, ignore_errors=True)
 
     def _sweep_staging(self) -> None:
@@ -309,6 +318,15 @@ class Store:
             pid = d.name.split("-", 1)[0]
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(d, ignore_errors=True)
+
+
+def _columns_of(path: Path) -> list[str]:
+    try:
+        return list(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(
+            f"{path}: a stored trace's data file is missing or unreadable ({exc}); remove the trace with servetrace rm"
+        ) from exc
 
 
 def _alive(pid: int) -> bool:
@@ -333,16 +351,18 @@ def export_trace(store: Store, name: str, out: Path) -> Path:
     entry = {k: v for k, v in info.__dict__.items() if k not in ("data_path", "size_bytes")}
     meta = export_metadata({**entry, "original_format": info.meta_dict().get("original_format") or info.format})
     data = store.data_file(info)
-    rows = select_canonical(info.name, data, pq.read_schema(data).names)
+    rows = select_canonical(info.name, data, _columns_of(data))
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     out.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    con = connect()
     try:
         con.execute(
             f"COPY ({rows} ORDER BY request_id) TO {sql_str(tmp)} "
             f"(FORMAT parquet, KV_METADATA {{servetrace: {sql_str(meta[META_KEY].decode())}}})"
         )
         os.replace(tmp, out)
+    except (duckdb.Error, OSError) as exc:
+        raise StoreError(f"cannot export {name!r} to {out}: {_first_line(exc)}") from exc
     finally:
         con.close()
         tmp.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """Azure LMM (multimodal) inference trace 2025 (ModServe): `TIMESTAMP,NumImages,ContextTokens,GeneratedTokens`.
 
 Timestamps are ISO-8601 with `Z` (`2024-10-15T12:00:00.269Z`); `NumImages` 0 means text-only;
-`ContextTokens` counts text and image tokens together.
+`ContextTokens` counts text and image tokens together. Fast path: DuckDB's typed CSV reader; a count that is
+not a whole non-negative number sends the file to the exact path (polars over lines).
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ from pathlib import Path
 import duckdb
 
 from servetrace.traces.formats import register
-from servetrace.traces.formats.base import Reader, Staged, duck_csv
+from servetrace.traces.formats.base import Reader, Staged, duck_csv, exact_csv, fast_counts, stage_frame
 from servetrace.traces.source import Source
 
 HEADER = "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens"
+COUNTS = {"NumImages": "image_count", "ContextTokens": "input_tokens", "GeneratedTokens": "output_tokens"}
 _EXPECTED = {
     "TIMESTAMP": "an ISO-8601 timestamp like 2024-10-15T12:00:00.269Z",
-    "NumImages": "a non-negative integer",
-    "ContextTokens": "a non-negative integer",
-    "GeneratedTokens": "a non-negative integer",
+    **dict.fromkeys(COUNTS, "a non-negative integer"),
 }
 
 
@@ -34,19 +34,21 @@ class AzureLMM2025(Reader):
         return bool(lines) and lines[0].strip() == HEADER
 
     def stage(self, source: Source, con: duckdb.DuckDBPyConnection, work: Path, exact: bool = False) -> Staged:
-        columns = {
-            "TIMESTAMP": "TIMESTAMPTZ",
-            "NumImages": "UBIGINT",
-            "ContextTokens": "UBIGINT",
-            "GeneratedTokens": "UBIGINT",
-        }
+        kw = {"clock": "absolute", "timezone": self.options.timezone or "UTC"}
+        if exact:
+            fmt = "%Y-%m-%dT%H:%M:%S%.fZ"
+            lf, reasons, cols = exact_csv(
+                source, work, HEADER.split(","), ("TIMESTAMP", fmt, _EXPECTED["TIMESTAMP"]), COUNTS
+            )
+            return stage_frame(lf, reasons, cols, work, **kw)
+        columns = {"TIMESTAMP": "TIMESTAMPTZ", **dict.fromkeys(COUNTS, "DOUBLE")}
         src, rejects, reset = duck_csv(source.path, columns, _EXPECTED, "azure_lmm")
+        items, bad = fast_counts(COUNTS)
         return Staged(
-            relation=f"SELECT epoch_ns(TIMESTAMP) AS _time_ns, NumImages AS image_count, "
-            f"ContextTokens AS input_tokens, GeneratedTokens AS output_tokens FROM {src}",
-            columns={"image_count", "input_tokens", "output_tokens"},
+            relation=f"SELECT epoch_ns(TIMESTAMP) AS _time_ns, {items}, ({bad}) AS _bad FROM {src}",
+            columns={*COUNTS.values(), "_bad"},
             rejects=rejects,
-            clock="absolute",
-            timezone=self.options.timezone or "UTC",
             reset=reset,
+            fallback=True,
+            **kw,  # type: ignore[arg-type]
         )

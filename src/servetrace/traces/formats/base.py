@@ -23,6 +23,7 @@ from servetrace.traces.source import Source
 
 Clock = Literal["absolute", "time_of_day", "relative"]
 RAW_CHARS = 500
+INT_LIMIT = 2.0**63  # counts at or above this do not fit the int64 columns
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,8 @@ def nonneg_int(text: pl.Expr, field_name: str) -> tuple[pl.Expr, pl.Expr]:
     """(value, reason): a non-negative integer parsed from text (`12` or `12.0`), else a reason naming the field."""
     t = text.str.strip_chars()
     f = t.cast(pl.Float64, strict=False)
-    ok_int = f.is_finite() & (f == f.floor())
-    value = pl.when(ok_int & (f >= 0)).then(f.cast(pl.Int64))
+    ok_int = f.is_finite() & (f == f.floor()) & (f < INT_LIMIT)
+    value = pl.when(ok_int & (f >= 0)).then(f.cast(pl.Int64, strict=False))
     return value, _reason(t, field_name, ok_int, f, "a non-negative integer")
 
 
@@ -215,12 +216,11 @@ def time_ns(text: pl.Expr, field_name: str, unit_ns: int) -> tuple[pl.Expr, pl.E
     frac = (digits + pl.lit("000000000")).str.slice(0, 9).cast(pl.Int64, strict=False)
     exact = whole * unit_ns + (frac * unit_ns / 1_000_000_000).round().cast(pl.Int64)
     ok = digits.str.contains(r"^[0-9]*$")
-    ns = (
-        pl.when(value.is_not_null() & ok & exact.is_not_null())
-        .then(exact)
-        .otherwise((value * unit_ns).round().cast(pl.Int64))
-    )
-    return pl.when(value.is_not_null()).then(ns.cast(pl.Int64)), reason
+    fits = value * unit_ns < 2.0**62  # times beyond year 2116 in ns would overflow int64 arithmetic
+    approx = (value * unit_ns).round().cast(pl.Int64, strict=False)
+    ns = pl.when(ok & exact.is_not_null()).then(exact).otherwise(approx)
+    too_big = pl.when(value.is_not_null() & ~fits).then(pl.lit(f"{field_name}: value too large for a time"))
+    return pl.when(value.is_not_null() & fits).then(ns), pl.coalesce(reason, too_big)
 
 
 # ---- DuckDB JSON lines (fast path: any malformed line is an error, and the reader falls back) ---------------
@@ -234,9 +234,41 @@ def duck_jsonl(path: Path, columns: dict[str, str]) -> str:
 
 def bad_count(col: str) -> str:
     """SQL: true unless `col` (a DOUBLE) is a non-negative whole number."""
-    return f'("{col}" IS NULL OR NOT isfinite("{col}") OR "{col}" < 0 OR "{col}" <> floor("{col}"))'
+    c = f'"{col}"'
+    return f"({c} IS NULL OR NOT isfinite({c}) OR {c} < 0 OR {c} >= {INT_LIMIT} OR {c} <> floor({c}))"
 
 
 def bad_time(col: str) -> str:
     """SQL: true unless `col` is a finite, non-negative number."""
     return f'("{col}" IS NULL OR NOT isfinite("{col}") OR "{col}" < 0)'
+
+
+def exact_csv(
+    source: Source, work: Path, names: list[str], time: tuple[str, str, str], counts: dict[str, str]
+) -> tuple[pl.LazyFrame, list[pl.Expr], list[str]]:
+    """The exact path of a headed, unquoted CSV: split lines, parse the time with `time_format`, check counts.
+
+    `time` is (column, strptime format, what a valid value looks like). Returns the frame (with `_time_ns` and
+    the `counts` destinations), the reasons, and the output columns."""
+    time_col, time_format, expected = time
+    lf, count_reason = split_fields(scan_lines(source.plain_path(work)).filter(pl.col("_line") > 1), names)
+    text = pl.col(time_col).str.strip_chars()
+    parsed = text.str.to_datetime(time_format, strict=False, time_unit="ns")
+    time_why = (
+        pl.when(text.is_null() | (text == ""))
+        .then(pl.lit(f"{time_col}: missing"))
+        .when(parsed.is_null())
+        .then(pl.lit(f'{time_col}: invalid value "') + text.str.slice(0, 40) + pl.lit(f'" (expected {expected})'))
+    )
+    reasons, cols = [count_reason, time_why], [parsed.dt.epoch("ns").alias("_time_ns")]
+    for src, dst in counts.items():
+        value, why = nonneg_int(pl.col(src), src)
+        cols.append(value.alias(dst))
+        reasons.append(why)
+    return lf.with_columns(cols), reasons, list(counts.values())
+
+
+def fast_counts(counts: dict[str, str]) -> tuple[str, str]:
+    """SELECT items renaming DOUBLE count columns, and the SQL flagging a row with a bad count."""
+    items = ", ".join(f'"{src}" AS {dst}' for src, dst in counts.items())
+    return items, " OR ".join(bad_count(src) for src in counts)

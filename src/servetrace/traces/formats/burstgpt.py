@@ -57,7 +57,7 @@ class BurstGPT(Reader):
         src, rejects, reset = duck_csv(source.path, {n: _TYPES.get(n, "VARCHAR") for n in names}, _EXPECTED, "burst")
         log = 'trim("Log Type")'
         cols = [
-            'CAST("Timestamp" * 1000000000 AS BIGINT) AS _time_ns',
+            'TRY_CAST("Timestamp" * 1000000000 AS BIGINT) AS _time_ns',
             'trim("Model") AS model',
             '"Request tokens" AS input_tokens',
             '"Response tokens" AS output_tokens',
@@ -65,7 +65,8 @@ class BurstGPT(Reader):
             f"""CASE WHEN starts_with({log}, 'Conversation') THEN 'conversation'
                      WHEN starts_with({log}, 'API') THEN 'api' ELSE lower({log}) END AS category""",
         ]
-        bad = ['"Timestamp" IS NULL', '"Timestamp" < 0', '"Request tokens" IS NULL', '"Response tokens" IS NULL']
+        bad = ['"Timestamp" IS NULL', '"Timestamp" < 0', '"Timestamp" >= 4e9', '"Request tokens" IS NULL',
+               '"Response tokens" IS NULL']  # fmt: skip
         if "Session ID" in names:
             cols += ['trim("Session ID") AS session_id', '"Elapsed time" AS e2e_s']
             bad += ['"Elapsed time" IS NULL', '"Elapsed time" < 0']

@@ -72,6 +72,8 @@ class Generic(Reader):
             reasons = [object_reason()]
         else:
             lf, raw = _table_frame(path, kind, mapping, source)
+            if "text" not in lf.collect_schema():
+                lf = lf.with_columns(raw)  # the row as read, before any column is converted
             has_count = "_fields_why" in lf.collect_schema()
             reasons = [pl.col("_fields_why")] if has_count else []
         schema = lf.collect_schema()
@@ -88,8 +90,6 @@ class Generic(Reader):
         # Reasons read the raw columns, so compute them in the same step that replaces those columns.
         lf = lf.with_columns(time_ns.alias("_time_ns"), *cols, pl.coalesce(reasons).alias("_why"))
         reasons = [pl.col("_why")]
-        if "text" not in lf.collect_schema():
-            lf = lf.with_columns(raw)
         names = [c.meta.output_name() for c in cols]
         return stage_frame(
             lf,
@@ -105,9 +105,11 @@ class Generic(Reader):
         mapping = dict(self.options.mapping)
         if "arrival_s" in mapping:
             mapping["arrival"] = mapping.pop("arrival_s")
-        unknown = sorted(set(mapping) - {"arrival", *ATTRIBUTE_COLUMNS})
+        # parent_id is a request_id (a row position after sorting), which a source column cannot give.
+        unknown = sorted(set(mapping) - {"arrival", *ATTRIBUTE_COLUMNS} | ({"parent_id"} & set(mapping)))
         if unknown:
-            raise UsageError(f"--map: unknown column {unknown[0]!r}; mappable: arrival, {', '.join(ATTRIBUTE_COLUMNS)}")
+            mappable = ", ".join(c for c in ATTRIBUTE_COLUMNS if c != "parent_id")
+            raise UsageError(f"--map: cannot map {unknown[0]!r}; mappable: arrival, {mappable}")
         absent = [c for c in REQUIRED if c not in mapping]
         if absent:
             raise UsageError(f"--format generic needs --map with {', '.join(REQUIRED)} (missing {absent[0]})")
@@ -119,7 +121,7 @@ class Generic(Reader):
             return a.dt.epoch("ns"), "absolute", dtype.time_zone, pl.lit(None, pl.String)
         text = a.cast(pl.String).str.strip_chars()
         opt = self.options
-        first = lf.select(text).filter(text.is_not_null()).head(1).collect()
+        first = lf.select(text).filter(text.is_not_null() & (text != "")).head(1).collect()
         sample = first.item() if first.height else "0"
         numeric = opt.time_format is None and (opt.time_unit is not None or _is_number(sample))
         if numeric:
@@ -167,10 +169,11 @@ def _hash_ids(dst: str, dtype: pl.DataType, kind: str, src: str) -> tuple[pl.Exp
     if kind == "jsonl":
         value, why = int_list(src)
         return value, why
-    # Text such as "[1, 2, 3]" or "1 2 3".
-    text = pl.col(dst).cast(pl.String)
-    ints = text.str.extract_all(r"-?\d+").list.eval(pl.element().cast(pl.Int64))
-    return ints, pl.lit(None, pl.String)
+    # Text such as "[1, 2, 3]" or "1 2 3"; anything else is a reject.
+    text = pl.col(dst).cast(pl.String).str.strip_chars()
+    ok = text.str.contains(r"^\[?\s*(-?\d{1,18}\s*[, ]\s*)*(-?\d{1,18})?\s*\]?$")
+    ints = pl.when(ok).then(text.str.extract_all(r"-?\d+").list.eval(pl.element().cast(pl.Int64, strict=False)))
+    return ints, pl.when(text.is_not_null() & ~ok).then(pl.lit(f"{src}: not a list of integers"))
 
 
 def _table_frame(path: Path, kind: str, mapping: dict[str, str], source: Source) -> tuple[pl.LazyFrame, pl.Expr]:

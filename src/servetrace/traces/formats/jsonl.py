@@ -7,6 +7,7 @@ lacks a field or has a broken value is rejected with a reason naming that field.
 from __future__ import annotations
 
 import json
+import re
 
 import polars as pl
 
@@ -24,14 +25,14 @@ def first_keys(line: str) -> set[str]:
 
 def raw_value(key: str) -> pl.Expr:
     """The text of a scalar number or string value of `key` (quotes removed), or null."""
-    pattern = rf'"{key}"\s*:\s*(?:"([^"]*)"|{_NUMBER})'
+    pattern = rf'"{re.escape(key)}"\s*:\s*(?:"([^"]*)"|{_NUMBER})'
     text = pl.col("text")
     return pl.coalesce(text.str.extract(pattern, 1), text.str.extract(pattern, 2))
 
 
 def int_list(key: str) -> tuple[pl.Expr, pl.Expr]:
     """(list of int64, reason) for an array-of-integers value of `key`."""
-    body = pl.col("text").str.extract(rf'"{key}"\s*:\s*\[([^\]]*)\]', 1)
+    body = pl.col("text").str.extract(rf'"{re.escape(key)}"\s*:\s*\[([^\]]*)\]', 1)
     items = body.str.replace_all(r"\s", "").str.split(",")
     items = pl.when(body.str.strip_chars() == "").then(pl.lit([], pl.List(pl.String))).otherwise(items)
     ints = items.list.eval(pl.element().cast(pl.Int64, strict=False))

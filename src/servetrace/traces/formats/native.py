@@ -27,7 +27,11 @@ def read_metadata(path: Path) -> dict[str, object] | None:
     except (OSError, ValueError):
         return None
     raw = meta.get(META_KEY)
-    return json.loads(raw) if raw else None
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 @register
@@ -45,6 +49,8 @@ class Native(Reader):
             raise SourceError(f"{source.name}: not a servetrace export (no servetrace metadata)")
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise SourceError(f"{source.name}: schema_version {meta.get('schema_version')}, expected {SCHEMA_VERSION}")
+        if meta.get("clock") not in ("absolute", "time_of_day", "relative"):
+            raise SourceError(f"{source.name}: servetrace metadata has no valid 'clock' field")
         present = _non_null_columns(source.path)
         cols = "".join(f', "{c}"' for c in ATTRIBUTE_COLUMNS if c in present)
         return Staged(
