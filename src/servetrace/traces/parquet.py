@@ -51,9 +51,8 @@ def copy_query(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> WriteSta
     Bad rows are marked, not raised inside the copy: DuckDB 2.0 can deadlock when error() aborts a
     parallel COPY. The count of NULL arrivals comes free from the file's statistics."""
     columns = [d[0] for d in con.sql(sql).description]
-    keep = [f'"{c}"' for c in columns if c != BAD]
-    if BAD in columns:
-        keep[columns.index("arrival_s")] = f"CASE WHEN {BAD} THEN NULL ELSE arrival_s END AS arrival_s"
+    bad_arrival = f"CASE WHEN {BAD} THEN NULL ELSE arrival_s END AS arrival_s"
+    keep = [bad_arrival if c == "arrival_s" and BAD in columns else f'"{c}"' for c in columns if c != BAD]
     con.execute(f"COPY (SELECT {', '.join(keep)} FROM ({sql})) TO {sql_str(path)} ({PARQUET_OPTIONS})")
     missing = _null_count(path, "arrival_s")
     if missing:
