@@ -24,3 +24,17 @@ def test_qwen_sessions_parents_and_sorting(store, tmp_path: Path) -> None:
     assert [x["session_id"] for x in rows] == ["11", "10", "10", "10", "14"]
     assert [x["turn"] for x in rows] == [1, 1, 2, 3, 4]
     assert rows[3]["hash_ids"] == [1, 2, 3, 4]
+
+
+def test_qwen_ids_beyond_float_precision_and_fractional_ids(store, tmp_path: Path) -> None:
+    big = 2**53 + 1
+    lines = [
+        f'{{"chat_id": {big}, "parent_chat_id": -1, "timestamp": 0, "input_length": 1, "output_length": 1, "type": "text", "turn": 1}}',
+        f'{{"chat_id": {big + 2}, "parent_chat_id": {big}, "timestamp": 1, "input_length": 1, "output_length": 1, "type": "text", "turn": 2}}',
+    ]
+    ingest(store, write(tmp_path / "q.jsonl", "\n".join(lines)), name="q")
+    rows = requests(store, "q")
+    assert [x["session_id"] for x in rows] == [str(big), str(big)] and rows[1]["parent_id"] == 0
+    bad = lines[0].replace(f'"chat_id": {big}', '"chat_id": 5.5')
+    r = ingest(store, write(tmp_path / "b.jsonl", "\n".join([bad, lines[1]])), name="b")
+    assert r.trace.rows == 1 and r.first_rejects[0].line == 1 and r.first_rejects[0].reason.startswith("chat_id")

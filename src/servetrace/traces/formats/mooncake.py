@@ -50,10 +50,16 @@ class Mooncake(Reader):
             {"timestamp": "DOUBLE", "input_length": "DOUBLE", "output_length": "DOUBLE", "hash_ids": "BIGINT[]"},
         )
         bad = " OR ".join(
-            [bad_time("timestamp"), bad_count("input_length"), bad_count("output_length"), "hash_ids IS NULL"]
+            [
+                bad_time("timestamp"),
+                "timestamp >= 4e12",
+                bad_count("input_length"),
+                bad_count("output_length"),
+                "hash_ids IS NULL",
+            ]  # fmt: skip
         )
         return Staged(
-            relation=f"""SELECT CAST(round(timestamp * 1e6) AS BIGINT) AS _time_ns, input_length AS input_tokens,
+            relation=f"""SELECT TRY_CAST(round(timestamp * 1e6) AS BIGINT) AS _time_ns, input_length AS input_tokens,
                 output_length AS output_tokens, hash_ids, ({bad}) AS _bad FROM {src}""",
             columns={*COLUMNS, "_bad"},
             rejects=None,

@@ -57,14 +57,19 @@ class Qwen(Reader):
         return staged
 
     def _fast(self, source: Source) -> Staged:
-        numbers = ["chat_id", "parent_chat_id", "timestamp", "input_length", "output_length", "turn"]
-        src = duck_jsonl(source.path, {**dict.fromkeys(numbers, "DOUBLE"), "type": "VARCHAR", "hash_ids": "BIGINT[]"})
-        whole = f"({' OR '.join(f'{c} IS NULL OR {c} <> floor({c})' for c in ('chat_id', 'parent_chat_id'))})"
-        bad = [whole, bad_time("timestamp"), *(bad_count(c) for c in ("input_length", "output_length", "turn"))]
+        numbers = ["timestamp", "input_length", "output_length", "turn"]
+        # Ids as text: DOUBLE would round ids beyond 2**53, and BIGINT rounds 5.5 to 6.
+        ids = dict.fromkeys(("chat_id", "parent_chat_id"), "VARCHAR")
+        types = {**ids, **dict.fromkeys(numbers, "DOUBLE"), "type": "VARCHAR", "hash_ids": "BIGINT[]"}
+        src = duck_jsonl(source.path, types)
+        bad = [f"NOT coalesce(regexp_full_match({c}, '-?[0-9]{{1,18}}'), false)" for c in ids]
+        bad += [bad_time("timestamp"), "timestamp >= 4e9", "type IS NULL"]
+        bad += [bad_count(c) for c in ("input_length", "output_length", "turn")]
         return Staged(
-            relation=f"""SELECT CAST(round(timestamp * 1e9) AS BIGINT) AS _time_ns, chat_id::BIGINT AS _chat_id,
-                parent_chat_id::BIGINT AS _parent_chat_id, input_length AS input_tokens, output_length AS output_tokens,
-                turn, type AS category, hash_ids, ({" OR ".join([*bad, "type IS NULL"])}) AS _bad FROM {src}""",
+            relation=f"""SELECT TRY_CAST(round(timestamp * 1e9) AS BIGINT) AS _time_ns,
+                TRY_CAST(chat_id AS BIGINT) AS _chat_id, TRY_CAST(parent_chat_id AS BIGINT) AS _parent_chat_id,
+                input_length AS input_tokens, output_length AS output_tokens, turn, type AS category, hash_ids,
+                ({" OR ".join(bad)}) AS _bad FROM {src}""",
             columns={*COLUMNS, "_bad"},
             rejects=None,
             clock="relative",
