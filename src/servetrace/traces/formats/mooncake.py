@@ -56,7 +56,7 @@ class Mooncake(Reader):
                 bad_count("input_length"),
                 bad_count("output_length"),
                 "hash_ids IS NULL",
-            ]  # fmt: skip
+            ]
         )
         return Staged(
             relation=f"""SELECT TRY_CAST(round(timestamp * 1e6) AS BIGINT) AS _time_ns, input_length AS input_tokens,
