@@ -56,3 +56,11 @@ def test_broken_burstgpt_rows(store, tmp_path: Path) -> None:
     assert got[7].startswith('Request tokens: invalid value "1.5"')
     assert got[8] == "expected 6 fields, found 4"
     assert set(got) == {5, 6, 7, 8}
+
+
+def test_fractional_counts_are_rejected_not_rounded(store, tmp_path: Path) -> None:
+    r = ingest(store, write(tmp_path / "b.csv", V10 + "\n130,ChatGPT,1.5,3,4,API log"), name="b")
+    assert r.trace.rows == 3
+    assert rejects(store, "b") == [
+        {"line": 5, "reason": 'Request tokens: invalid value "1.5" (expected a non-negative integer)'}
+    ]

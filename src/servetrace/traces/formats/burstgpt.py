@@ -20,6 +20,7 @@ from servetrace.traces.formats import register
 from servetrace.traces.formats.base import (
     Reader,
     Staged,
+    bad_count,
     duck_csv,
     nonneg_float,
     nonneg_int,
@@ -32,8 +33,8 @@ from servetrace.traces.source import Source
 
 V10 = ["Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens", "Log Type"]
 V11 = ["Timestamp", "Session ID", "Elapsed time", *V10[1:]]
-_TYPES = {"Timestamp": "DECIMAL(20,9)", "Elapsed time": "DECIMAL(20,9)", "Request tokens": "UBIGINT",
-          "Response tokens": "UBIGINT"}  # fmt: skip
+_TYPES = {"Timestamp": "DECIMAL(20,9)", "Elapsed time": "DECIMAL(20,9)", "Request tokens": "DOUBLE",
+          "Response tokens": "DOUBLE"}  # fmt: skip
 _EXPECTED = {"Timestamp": "a non-negative number", "Elapsed time": "a non-negative number",
              "Request tokens": "a non-negative integer", "Response tokens": "a non-negative integer"}  # fmt: skip
 
@@ -65,8 +66,9 @@ class BurstGPT(Reader):
             f"""CASE WHEN starts_with({log}, 'Conversation') THEN 'conversation'
                      WHEN starts_with({log}, 'API') THEN 'api' ELSE lower({log}) END AS category""",
         ]
-        bad = ['"Timestamp" IS NULL', '"Timestamp" < 0', '"Timestamp" >= 4e9', '"Request tokens" IS NULL',
-               '"Response tokens" IS NULL']  # fmt: skip
+        # Counts are read as DOUBLE and checked here: DuckDB's integer types round 1.5 to 2.
+        bad = ['"Timestamp" IS NULL', '"Timestamp" < 0', '"Timestamp" >= 4e9']
+        bad += [bad_count("Request tokens"), bad_count("Response tokens")]
         if "Session ID" in names:
             cols += ['trim("Session ID") AS session_id', '"Elapsed time" AS e2e_s']
             bad += ['"Elapsed time" IS NULL', '"Elapsed time" < 0']
