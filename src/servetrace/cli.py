@@ -186,6 +186,40 @@ def formats() -> None:
 
 
 @app.command()
+def characterize(
+    trace: Annotated[str, typer.Argument(help="Trace name")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON document")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Characterize a trace: timestamp quality, inter-arrival gaps, dispersion, lengths (first part of it)."""
+    from servetrace.analytics import characterize as run
+
+    result = run(_store(store), trace)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        return
+    ts, ia = result.timestamps, result.interarrival
+    out.print(f"[bold]{escape(result.trace)}[/]: {result.rows:,} requests over {_span(result.span_s)}")
+    out.print(f"timestamp resolution {_num(ts.resolution_s)} s, repeated gaps {_num(ts.repeated_share)}")
+    if ts.note:
+        out.print(f"[yellow]note:[/] {escape(ts.note)}")
+    out.print(f"inter-arrival mean {_num(ia.mean_s)} s, median {_num(ia.median_s)} s, CV {_num(ia.cv)}")
+    table = Table("window s", "windows", "index of dispersion", box=None)
+    for p in result.dispersion:
+        index = _num(p.index) if p.index is not None else f"- ({p.reason})"
+        table.add_row(f"{p.window_s:g}", str(p.windows), index + (" (below resolution)" if p.below_resolution else ""))
+    out.print(table)
+    lengths = Table("column", "mean", *result.lengths[0].values if result.lengths else (), box=None)
+    for q in result.lengths:
+        lengths.add_row(q.column, _num(q.mean), *(_num(v) for v in q.values.values()))
+    out.print(lengths)
+    c = result.correlation
+    out.print(f"input/output correlation: Pearson {_num(c.pearson)}, Spearman {_num(c.spearman)}")
+    for what, why in result.unavailable.items():
+        out.print(f"[dim]{what}: {escape(why)}[/]")
+
+
+@app.command()
 def version() -> None:
     """Print servetrace's version."""
     out.print(__version__)
@@ -199,6 +233,10 @@ def _span(seconds: float | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
 
 
 def _size(n: int) -> str:

@@ -1,0 +1,48 @@
+"""Characterize one stored trace."""
+
+from __future__ import annotations
+
+from servetrace.analytics.arrivals import dispersion_curve, interarrival, timestamp_quality
+from servetrace.analytics.lengths import correlation, quantiles
+from servetrace.analytics.results import Characterization
+from servetrace.traces import Store
+
+LENGTH_COLUMNS = ("input_tokens", "output_tokens", "image_count", "image_tokens", "audio_tokens", "video_tokens",
+                  "reasoning_tokens")  # fmt: skip
+
+
+def characterize(store: Store, trace: str) -> Characterization:
+    info = store.get(trace)
+    cols = ", ".join(("arrival_s", *LENGTH_COLUMNS))
+    table = store.query(f"SELECT {cols} FROM requests WHERE trace = '{info.name}' ORDER BY request_id")
+    arrival = table.column("arrival_s").to_numpy()
+    quality = timestamp_quality(arrival)
+    unavailable: dict[str, str] = {}
+    if len(arrival) < 2:
+        unavailable["interarrival"] = "fewer than 2 requests"
+    lengths = []
+    for name in LENGTH_COLUMNS:
+        col = table.column(name)
+        if col.null_count == len(col) and len(col):
+            unavailable[name] = "the trace does not record it"
+            continue
+        lengths.append(quantiles(name, col.to_numpy(zero_copy_only=False).astype(float)))
+    inp = table.column("input_tokens").to_numpy().astype(float)
+    out = table.column("output_tokens").to_numpy().astype(float)
+    corr = correlation(inp, out)
+    if corr.reason:
+        unavailable["correlation"] = corr.reason
+    return Characterization(
+        trace=info.name,
+        rows=len(arrival),
+        span_s=float(arrival[-1]) if len(arrival) else None,
+        timestamps=quality,
+        interarrival=interarrival(arrival),
+        dispersion=dispersion_curve(arrival, resolution_s=quality.resolution_s),
+        lengths=lengths,
+        correlation=corr,
+        unavailable=unavailable,
+    )
+
+
+__all__ = ["characterize"]

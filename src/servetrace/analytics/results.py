@@ -1,0 +1,66 @@
+"""Typed characterization results. A figure that cannot be computed is None with a reason, never NaN."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+QUANTILE_METHOD = "lower (the sample value at or below the rank; what DuckDB's quantile_disc returns)"
+
+
+@dataclass(frozen=True)
+class TimestampQuality:
+    resolution_s: float | None  # the time quantum every arrival is a multiple of (None: fewer than 2 requests)
+    repeated_share: float | None  # share of inter-arrival gaps that are exactly 0
+    note: str | None = None  # said in reports when burstiness below the resolution is not to be trusted
+
+
+@dataclass(frozen=True)
+class InterArrival:
+    count: int
+    mean_s: float | None
+    median_s: float | None
+    cv: float | None  # standard deviation / mean (population standard deviation)
+
+
+@dataclass(frozen=True)
+class DispersionPoint:
+    window_s: float
+    windows: int  # complete windows from the first arrival
+    index: float | None  # variance / mean of the request counts per window (population variance)
+    below_resolution: bool  # the window is under 10x the timestamp resolution: a flag, not a fact
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    column: str
+    count: int
+    mean: float | None
+    values: dict[str, float | None]  # "p50" -> value
+
+
+@dataclass(frozen=True)
+class Correlation:
+    pearson: float | None
+    spearman: float | None
+    reason: str | None = None
+
+
+@dataclass
+class Characterization:
+    trace: str
+    rows: int
+    span_s: float | None
+    timestamps: TimestampQuality
+    interarrival: InterArrival
+    dispersion: list[DispersionPoint]
+    lengths: list[Quantiles]
+    correlation: Correlation
+    unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why it could not be computed
+    schema_version: int = SCHEMA_VERSION
+    quantile_method: str = QUANTILE_METHOD
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
