@@ -204,6 +204,16 @@ def characterize(
     if ts.note:
         out.print(f"[yellow]note:[/] {escape(ts.note)}")
     out.print(f"inter-arrival mean {_num(ia.mean_s)} s, median {_num(ia.median_s)} s, CV {_num(ia.cv)}")
+    fits = Table("family", "parameters", "KS", "AIC", box=None)
+    for f in result.fits.fits:
+        best = " (best)" if f.family == result.fits.best else ""
+        params = ", ".join(f"{k} {_num(v)}" for k, v in f.params.items())
+        fits.add_row(f.family + best, params, _num(f.ks), f"{f.aic:.1f}")
+    out.print(fits if result.fits.fits else f"inter-arrival fits: {result.fits.reason}")
+    wf = result.window_fits
+    if wf.windows:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(wf.best_counts.items(), key=lambda kv: -kv[1]))
+        out.print(f"per {wf.window_s:g} s window ({wf.windows}): best {counts}; median CV {_num(wf.median_cv)}")
     table = Table("window s", "windows", "index of dispersion", box=None)
     for p in result.dispersion:
         index = _num(p.index) if p.index is not None else f"- ({p.reason})"

@@ -23,6 +23,9 @@ def test_published_azure_2023_figures(store: Store, kind: str, cv: float, d60: f
     assert r.interarrival.cv == pytest.approx(cv, abs=0.005)
     assert {p.window_s: p.index for p in r.dispersion}[60.0] == pytest.approx(d60, rel=0.01)
     assert r.correlation.pearson == pytest.approx(pearson, abs=0.0006)
+    assert r.fits.best == "weibull"
+    weibull = next(f for f in r.fits.fits if f.family == "weibull")
+    assert weibull.params["shape"] == pytest.approx({"code": 0.42, "conv": 0.92}[kind], abs=0.005)
     inp = next(q for q in r.lengths if q.column == "input_tokens")
     assert inp.values["p50"] == {"code": 1469, "conv": 1020}[kind]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from servetrace.analytics.arrivals import dispersion_curve, interarrival, timestamp_quality
+from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
 from servetrace.analytics.results import Characterization
 from servetrace.traces import Store
@@ -38,6 +41,8 @@ def characterize(store: Store, trace: str) -> Characterization:
         span_s=float(arrival[-1]) if len(arrival) else None,
         timestamps=quality,
         interarrival=interarrival(arrival),
+        fits=fit_gaps(np.diff(arrival)),
+        window_fits=fit_windows(arrival),
         dispersion=dispersion_curve(arrival, resolution_s=quality.resolution_s),
         lengths=lengths,
         correlation=corr,

@@ -25,6 +25,33 @@ class InterArrival:
 
 
 @dataclass(frozen=True)
+class Fit:
+    family: str
+    params: dict[str, float]  # shape and scale (seconds); location fixed at 0
+    loglik: float
+    aic: float
+    ks: float  # Kolmogorov-Smirnov distance to the gaps
+
+
+@dataclass(frozen=True)
+class GapFits:
+    gaps: int  # positive gaps fitted
+    fits: list[Fit]
+    best: str | None  # smallest KS distance
+    best_by_aic: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class WindowFits:
+    window_s: float
+    windows: int  # complete windows with enough gaps to fit
+    best_counts: dict[str, int]  # family -> windows it fits best
+    median_cv: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class DispersionPoint:
     window_s: float
     windows: int  # complete windows from the first arrival
@@ -55,6 +82,8 @@ class Characterization:
     span_s: float | None
     timestamps: TimestampQuality
     interarrival: InterArrival
+    fits: GapFits
+    window_fits: WindowFits
     dispersion: list[DispersionPoint]
     lengths: list[Quantiles]
     correlation: Correlation
