@@ -196,7 +196,7 @@ def characterize(
 
     result = run(_store(store), trace)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        sys.stdout.write(result.to_json() + "\n")
         return
     ts, ia = result.timestamps, result.interarrival
     out.print(f"[bold]{escape(result.trace)}[/]: {result.rows:,} requests over {_span(result.span_s)}")

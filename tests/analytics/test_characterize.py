@@ -55,3 +55,21 @@ def test_cli_json_document(tmp_path: Path) -> None:
     text = subprocess.run([sys.executable, "-m", "servetrace.cli", "characterize", "a", *env],
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "CV 0" in text and "index of dispersion" in text
+
+
+def test_results_are_kept_in_the_store_and_dropped_with_the_trace(store: Store, tmp_path: Path) -> None:
+    text = "TIMESTAMP,ContextTokens,GeneratedTokens\n" + "\n".join(
+        f"2023-01-01 00:00:{i % 60:02d}.{i:03d},{i + 1},{i % 7}" for i in range(60)
+    )
+    f = write(tmp_path / "a.csv", text)
+    ingest(store, f, name="a")
+    r = characterize(store, "a")
+    got = store.query(
+        "SELECT kind, CAST(json_extract(result, '$.interarrival.cv') AS DOUBLE) AS cv FROM analyses WHERE trace = 'a'"
+    ).to_pylist()
+    assert got == [{"kind": "characterize", "cv": pytest.approx(r.interarrival.cv)}]
+    ingest(store, f, name="a", replace=True)  # new data: the old result no longer describes it
+    assert store.query("SELECT count(*) AS n FROM analyses").to_pylist() == [{"n": 0}]
+    characterize(store, "a")
+    store.remove("a")
+    assert store.query("SELECT count(*) AS n FROM analyses").to_pylist() == [{"n": 0}]

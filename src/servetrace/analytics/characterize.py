@@ -10,11 +10,20 @@ from servetrace.analytics.lengths import correlation, quantiles
 from servetrace.analytics.results import Characterization
 from servetrace.traces import Store
 
+KIND = "characterize"
 LENGTH_COLUMNS = ("input_tokens", "output_tokens", "image_count", "image_tokens", "audio_tokens", "video_tokens",
                   "reasoning_tokens")  # fmt: skip
 
 
-def characterize(store: Store, trace: str) -> Characterization:
+def characterize(store: Store, trace: str, save: bool = True) -> Characterization:
+    """Characterize a stored trace; the result is kept in the store's `analyses` table unless `save` is off."""
+    result = _compute(store, trace)
+    if save:
+        store.save_analysis(result.trace, KIND, result.to_json())
+    return result
+
+
+def _compute(store: Store, trace: str) -> Characterization:
     info = store.get(trace)
     cols = ", ".join(("arrival_s", *LENGTH_COLUMNS))
     table = store.query(f"SELECT {cols} FROM requests WHERE trace = '{info.name}' ORDER BY request_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -93,3 +94,7 @@ class Characterization:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_json(self) -> str:
+        """The versioned JSON document; a NaN that slipped through fails here rather than pass as a number."""
+        return json.dumps(self.to_dict(), allow_nan=False)

@@ -66,6 +66,17 @@ CREATE TABLE IF NOT EXISTS rejects (
     trace VARCHAR NOT NULL, file VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR
 );
 """
+ANALYSES_DDL = """
+CREATE TABLE IF NOT EXISTS analyses (       -- results computed from a trace (e.g. characterize), as JSON
+    trace VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    computed_at TIMESTAMP NOT NULL,
+    servetrace_version VARCHAR NOT NULL,
+    result VARCHAR NOT NULL,                -- JSON document; query it with DuckDB's json functions
+    PRIMARY KEY (trace, kind)
+);
+"""
+CATALOG_DDL += ANALYSES_DDL
 
 
 def resolve_store(path: str | Path | None) -> Path:
@@ -181,6 +192,13 @@ class Store:
             raise StoreError(f"{self.catalog_path}: cannot open the catalog: {exc}") from exc
         con.execute("CREATE TEMP VIEW traces AS SELECT * FROM cat.traces")
         con.execute("CREATE TEMP VIEW rejects AS SELECT * FROM cat.rejects")
+        has_analyses = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'cat' AND table_name = 'analyses'"
+        ).fetchall()[0][0]
+        if has_analyses:
+            con.execute("CREATE TEMP VIEW analyses AS SELECT * FROM cat.analyses")
+        else:  # a catalog written before results were kept
+            con.execute(ANALYSES_DDL.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE"))
         rows = con.execute("SELECT name, data_path FROM cat.traces ORDER BY name").fetchall()
         con.execute(f"CREATE TEMP VIEW requests AS {self._requests_sql(rows)}")
         return con
@@ -263,6 +281,7 @@ class Store:
                     )
                 con.execute("DELETE FROM traces WHERE name = ?", [info.name])
                 con.execute("DELETE FROM rejects WHERE trace = ?", [info.name])
+                con.execute("DELETE FROM analyses WHERE trace = ?", [info.name])  # they described the old data
                 con.execute(
                     f"INSERT INTO traces ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
                     [entry[f] for f in FIELDS],
@@ -281,12 +300,24 @@ class Store:
         self._sweep_versions(info.name, keep=final_dir)
         return TraceInfo(**entry)
 
+    def save_analysis(self, trace: str, kind: str, result_json: str) -> None:
+        """Keep a result computed from a trace (replacing the previous one of that kind)."""
+        from servetrace import __version__
+
+        self.get(trace)
+        with self.catalog(read_only=False) as con:
+            con.execute(
+                "INSERT OR REPLACE INTO analyses VALUES (?, ?, now()::TIMESTAMP, ?, ?)",
+                [trace, kind, __version__, result_json],
+            )
+
     def remove(self, name: str) -> None:
         self.get(name)
         with self.catalog(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             con.execute("DELETE FROM traces WHERE name = ?", [name])
             con.execute("DELETE FROM rejects WHERE trace = ?", [name])
+            con.execute("DELETE FROM analyses WHERE trace = ?", [name])
             self._refresh_view(con)
             con.execute("COMMIT")
         shutil.rmtree(self.root / "traces" / name, ignore_errors=True)
