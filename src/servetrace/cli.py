@@ -223,6 +223,10 @@ def characterize(
     for q in result.lengths:
         lengths.add_row(q.column, _num(q.mean), *(_num(v) for v in q.values.values()))
     out.print(lengths)
+    tails = Table("tail of", "x_min", "tail n", "alpha", "verdict", box=None)
+    for t in result.tails:
+        tails.add_row(t.column, _num(t.xmin), str(t.tail_count), _num(t.alpha), t.verdict or f"- ({t.reason})")
+    out.print(tails)
     c = result.correlation
     out.print(f"input/output correlation: Pearson {_num(c.pearson)}, Spearman {_num(c.spearman)}")
     for what, why in result.unavailable.items():

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from servetrace.analytics.arrivals import dispersion_curve, interarrival, timestamp_quality
 from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
-from servetrace.analytics.results import Characterization
+from servetrace.analytics.results import Characterization, Quantiles, TailFit
+from servetrace.analytics.tails import tail_fit
 from servetrace.traces import Store
 
 KIND = "characterize"
+TAIL_COLUMNS = ("input_tokens", "output_tokens", "image_count", "reasoning_tokens")
 LENGTH_COLUMNS = ("input_tokens", "output_tokens", "image_count", "image_tokens", "audio_tokens", "video_tokens",
                   "reasoning_tokens")  # fmt: skip
 
@@ -21,6 +24,11 @@ def characterize(store: Store, trace: str, save: bool = True) -> Characterizatio
     if save:
         store.save_analysis(result.trace, KIND, result.to_json())
     return result
+
+
+def _tails(table: pa.Table, lengths: list[Quantiles]) -> list[TailFit]:
+    columns = [q.column for q in lengths if q.column in TAIL_COLUMNS]
+    return [tail_fit(c, table.column(c).to_numpy(zero_copy_only=False).astype(float)) for c in columns]
 
 
 def _compute(store: Store, trace: str) -> Characterization:
@@ -54,9 +62,7 @@ def _compute(store: Store, trace: str) -> Characterization:
         window_fits=fit_windows(arrival),
         dispersion=dispersion_curve(arrival, resolution_s=quality.resolution_s),
         lengths=lengths,
+        tails=_tails(table, lengths),
         correlation=corr,
         unavailable=unavailable,
     )
-
-
-__all__ = ["characterize"]

@@ -70,6 +70,27 @@ class Quantiles:
 
 
 @dataclass(frozen=True)
+class TailComparison:
+    first: str
+    second: str
+    log_likelihood_ratio: float  # > 0 favours `first`
+    p_value: float
+    favoured: str  # first, second, or inconclusive (p > 0.1)
+
+
+@dataclass(frozen=True)
+class TailFit:
+    column: str
+    xmin: float | None  # threshold chosen by minimum KS distance
+    tail_count: int
+    alpha: float | None  # tail index: P(X > x) ~ x^-alpha above xmin (Hill / maximum likelihood)
+    ks: float | None
+    comparisons: list[TailComparison]
+    verdict: str | None  # exponential (light), power_law, lognormal, or power_law_or_lognormal (undecided)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Correlation:
     pearson: float | None
     spearman: float | None
@@ -87,6 +108,7 @@ class Characterization:
     window_fits: WindowFits
     dispersion: list[DispersionPoint]
     lengths: list[Quantiles]
+    tails: list[TailFit]
     correlation: Correlation
     unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why it could not be computed
     schema_version: int = SCHEMA_VERSION
