@@ -229,6 +229,21 @@ def characterize(
     out.print(tails)
     c = result.correlation
     out.print(f"input/output correlation: Pearson {_num(c.pearson)}, Spearman {_num(c.spearman)}")
+    m, s, p = result.modality, result.sessions, result.prefix_reuse
+    if m.shares:
+        mix = ", ".join(f"{k} {v:.1%}" for k, v in m.shares.items())
+        out.print(
+            f"modality mix: {mix}; largest image share in a {m.window_s:g} s window {_num(m.max_window_image_share)}"
+        )
+    if s.sessions:
+        out.print(f"sessions: {s.sessions:,}; turns {s.turns}; think time s {s.think_time_s}")
+    if p.hit_ratio is not None:
+        out.print(
+            f"prefix reuse: {p.blocks:,} blocks, {p.unique_blocks:,} distinct, unbounded-cache hit ratio {p.hit_ratio:.3f}"
+        )
+    for what, part in (("modality mix", m), ("sessions", s), ("prefix reuse", p)):
+        if part.reason:
+            out.print(f"[dim]{what}: {escape(part.reason)}[/]")
     for what, why in result.unavailable.items():
         out.print(f"[dim]{what}: {escape(why)}[/]")
 

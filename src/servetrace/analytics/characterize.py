@@ -8,9 +8,11 @@ import pyarrow as pa
 from servetrace.analytics.arrivals import dispersion_curve, interarrival, timestamp_quality
 from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
+from servetrace.analytics.mix import modality_mix, prefix_reuse, sessions
 from servetrace.analytics.results import Characterization, Quantiles, TailFit
 from servetrace.analytics.tails import tail_fit
 from servetrace.traces import Store
+from servetrace.traces.formats.base import sql_str
 
 KIND = "characterize"
 TAIL_COLUMNS = ("input_tokens", "output_tokens", "image_count", "reasoning_tokens")
@@ -34,7 +36,7 @@ def _tails(table: pa.Table, lengths: list[Quantiles]) -> list[TailFit]:
 def _compute(store: Store, trace: str) -> Characterization:
     info = store.get(trace)
     cols = ", ".join(("arrival_s", *LENGTH_COLUMNS))
-    table = store.query(f"SELECT {cols} FROM requests WHERE trace = '{info.name}' ORDER BY request_id")
+    table = store.query(f"SELECT {cols} FROM requests WHERE trace = {sql_str(info.name)} ORDER BY request_id")
     arrival = table.column("arrival_s").to_numpy()
     quality = timestamp_quality(arrival)
     unavailable: dict[str, str] = {}
@@ -64,5 +66,8 @@ def _compute(store: Store, trace: str) -> Characterization:
         lengths=lengths,
         tails=_tails(table, lengths),
         correlation=corr,
+        modality=modality_mix(store, info.name),
+        sessions=sessions(store, info.name),
+        prefix_reuse=prefix_reuse(store, info.name),
         unavailable=unavailable,
     )

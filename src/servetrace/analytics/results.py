@@ -97,6 +97,31 @@ class Correlation:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ModalityMix:
+    shares: dict[str, float]  # "text only", "1 image", "2-4 images", "5+ images", "audio", "video" -> share
+    image_tokens_per_image_p50: float | None
+    max_window_image_share: float | None  # the largest share of image requests in one window (image storms)
+    window_s: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Sessions:
+    sessions: int
+    turns: dict[str, float]  # quantiles of turns per session
+    think_time_s: dict[str, float]  # quantiles of the gap between consecutive turns of a session
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PrefixReuse:
+    blocks: int
+    unique_blocks: int
+    hit_ratio: float | None  # unbounded cache: share of blocks an earlier request already had
+    reason: str | None = None
+
+
 @dataclass
 class Characterization:
     trace: str
@@ -110,6 +135,9 @@ class Characterization:
     lengths: list[Quantiles]
     tails: list[TailFit]
     correlation: Correlation
+    modality: ModalityMix
+    sessions: Sessions
+    prefix_reuse: PrefixReuse
     unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why it could not be computed
     schema_version: int = SCHEMA_VERSION
     quantile_method: str = QUANTILE_METHOD
