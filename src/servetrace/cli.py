@@ -229,19 +229,19 @@ def characterize(
     out.print(tails)
     c = result.correlation
     out.print(f"input/output correlation: Pearson {_num(c.pearson)}, Spearman {_num(c.spearman)}")
-    m, s, p = result.modality, result.sessions, result.prefix_reuse
-    if m.shares:
-        mix = ", ".join(f"{k} {v:.1%}" for k, v in m.shares.items())
+    mix, sess, reuse = result.modality, result.sessions, result.prefix_reuse
+    if mix.shares:
+        shares = ", ".join(f"{k} {v:.1%}" for k, v in mix.shares.items())
+        storm = _num(mix.max_window_image_share)
+        out.print(f"modality mix: {shares}; largest image share in a {mix.window_s:g} s window {storm}")
+    if sess.sessions:
+        out.print(f"sessions: {sess.sessions:,}; turns {sess.turns}; think time s {sess.think_time_s}")
+    if reuse.hit_ratio is not None:
         out.print(
-            f"modality mix: {mix}; largest image share in a {m.window_s:g} s window {_num(m.max_window_image_share)}"
+            f"prefix reuse: {reuse.blocks:,} blocks, {reuse.unique_blocks:,} distinct, "
+            f"unbounded-cache hit ratio {reuse.hit_ratio:.3f}"
         )
-    if s.sessions:
-        out.print(f"sessions: {s.sessions:,}; turns {s.turns}; think time s {s.think_time_s}")
-    if p.hit_ratio is not None:
-        out.print(
-            f"prefix reuse: {p.blocks:,} blocks, {p.unique_blocks:,} distinct, unbounded-cache hit ratio {p.hit_ratio:.3f}"
-        )
-    for what, part in (("modality mix", m), ("sessions", s), ("prefix reuse", p)):
+    for what, part in (("modality mix", mix), ("sessions", sess), ("prefix reuse", reuse)):
         if part.reason:
             out.print(f"[dim]{what}: {escape(part.reason)}[/]")
     for what, why in result.unavailable.items():
