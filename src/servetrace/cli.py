@@ -219,6 +219,13 @@ def characterize(
         index = _num(p.index) if p.index is not None else f"- ({p.reason})"
         table.add_row(f"{p.window_s:g}", str(p.windows), index + (" (below resolution)" if p.below_resolution else ""))
     out.print(table)
+    rates = ", ".join(f"{r.window_s:g} s {_num(r.peak_to_mean)}" for r in result.rates)
+    b = result.bursts
+    out.print(f"peak-to-mean rate: {rates}; Hurst exponent {_num(result.hurst)}")
+    out.print(
+        f"burst episodes {b.episodes} (longest {_num(b.longest_s)} s); idle gaps of 60 s or more {b.idle_gaps} "
+        f"(longest {_num(b.idle_longest_s)} s)"
+    )
     lengths = Table("column", "mean", *result.lengths[0].values if result.lengths else (), box=None)
     for q in result.lengths:
         lengths.add_row(q.column, _num(q.mean), *(_num(v) for v in q.values.values()))

@@ -9,6 +9,7 @@ from servetrace.analytics.arrivals import dispersion_curve, interarrival, timest
 from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
 from servetrace.analytics.mix import modality_mix, prefix_reuse, sessions
+from servetrace.analytics.rates import bursts, hurst, rate_levels
 from servetrace.analytics.results import Characterization, Quantiles, TailFit
 from servetrace.analytics.tails import tail_fit
 from servetrace.traces import Store
@@ -49,6 +50,9 @@ def _compute(store: Store, trace: str) -> Characterization:
             unavailable[name] = "the trace does not record it"
             continue
         lengths.append(quantiles(name, col.to_numpy(zero_copy_only=False).astype(float)))
+    hurst_value, hurst_reason = hurst(arrival)
+    if hurst_reason:
+        unavailable["hurst"] = hurst_reason
     inp = table.column("input_tokens").to_numpy().astype(float)
     out = table.column("output_tokens").to_numpy().astype(float)
     corr = correlation(inp, out)
@@ -63,6 +67,9 @@ def _compute(store: Store, trace: str) -> Characterization:
         fits=fit_gaps(np.diff(arrival)),
         window_fits=fit_windows(arrival),
         dispersion=dispersion_curve(arrival, resolution_s=quality.resolution_s),
+        rates=rate_levels(arrival),
+        bursts=bursts(arrival),
+        hurst=hurst_value,
         lengths=lengths,
         tails=_tails(table, lengths),
         correlation=corr,

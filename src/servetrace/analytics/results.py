@@ -53,6 +53,26 @@ class WindowFits:
 
 
 @dataclass(frozen=True)
+class RateLevel:
+    window_s: float
+    windows: int
+    mean_rps: float | None
+    peak_rps: float | None
+    peak_to_mean: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Bursts:
+    episodes: int  # runs of 10 s windows over 3x the median rate of the surrounding 10 minutes
+    longest_s: float | None
+    idle_gaps: int  # gaps of 60 s or more without a request
+    idle_total_s: float
+    idle_longest_s: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class DispersionPoint:
     window_s: float
     windows: int  # complete windows from the first arrival
@@ -132,6 +152,9 @@ class Characterization:
     fits: GapFits
     window_fits: WindowFits
     dispersion: list[DispersionPoint]
+    rates: list[RateLevel]
+    bursts: Bursts
+    hurst: float | None
     lengths: list[Quantiles]
     tails: list[TailFit]
     correlation: Correlation
