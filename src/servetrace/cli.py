@@ -189,12 +189,17 @@ def formats() -> None:
 def characterize(
     trace: Annotated[str, typer.Argument(help="Trace name")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON document")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report here (and its JSON beside it)")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Characterize a trace: timestamp quality, inter-arrival gaps, dispersion, lengths (first part of it)."""
+    """Characterize a trace: arrivals, burstiness, lengths and tails, modality, sessions, prefix reuse."""
     from servetrace.analytics import characterize as run
+    from servetrace.analytics.report import write_report
 
     result = run(_store(store), trace)
+    if report is not None:
+        html, doc = write_report(result, report)
+        err.print(f"wrote {escape(str(html))} and {escape(str(doc))}")
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
         return

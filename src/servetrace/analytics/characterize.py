@@ -9,7 +9,7 @@ from servetrace.analytics.arrivals import dispersion_curve, interarrival, timest
 from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
 from servetrace.analytics.mix import modality_mix, prefix_reuse, sessions
-from servetrace.analytics.rates import bursts, hurst, rate_levels
+from servetrace.analytics.rates import bursts, hurst, rate_levels, rate_series
 from servetrace.analytics.results import Characterization, Quantiles, TailFit
 from servetrace.analytics.tails import tail_fit
 from servetrace.traces import Store
@@ -68,6 +68,7 @@ def _compute(store: Store, trace: str) -> Characterization:
         window_fits=fit_windows(arrival),
         dispersion=dispersion_curve(arrival, resolution_s=quality.resolution_s),
         rates=rate_levels(arrival),
+        rate_series=rate_series(arrival),
         bursts=bursts(arrival),
         hurst=hurst_value,
         lengths=lengths,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from servetrace.analytics.results import Bursts, RateLevel
+from servetrace.analytics.results import Bursts, RateLevel, RateSeries
 
 RESOLUTIONS_S = (1.0, 10.0, 60.0, 600.0)
 BURST_WINDOW_S = 10.0
@@ -20,6 +20,14 @@ def counts(arrival_s: np.ndarray, window_s: float) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     n = int((arrival_s[-1] - arrival_s[0]) // window_s)
     return np.bincount(((arrival_s - arrival_s[0]) // window_s).astype(np.int64), minlength=n + 1)[:n]
+
+
+def rate_series(arrival_s: np.ndarray, max_points: int = 2000) -> RateSeries:
+    """Requests per second over time, in windows of at least a minute, at most `max_points` of them."""
+    span = float(arrival_s[-1] - arrival_s[0]) if len(arrival_s) > 1 else 0.0
+    window = max(60.0, span / max_points)
+    c = counts(arrival_s, window)
+    return RateSeries(window, [i * window for i in range(len(c))], [float(x) / window for x in c])
 
 
 def rate_levels(arrival_s: np.ndarray) -> list[RateLevel]:

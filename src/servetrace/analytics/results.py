@@ -63,6 +63,13 @@ class RateLevel:
 
 
 @dataclass(frozen=True)
+class RateSeries:
+    window_s: float
+    start_s: list[float]  # window starts since the first request
+    rps: list[float]  # requests per second in each window
+
+
+@dataclass(frozen=True)
 class Bursts:
     episodes: int  # runs of 10 s windows over 3x the median rate of the surrounding 10 minutes
     longest_s: float | None
@@ -153,6 +160,7 @@ class Characterization:
     window_fits: WindowFits
     dispersion: list[DispersionPoint]
     rates: list[RateLevel]
+    rate_series: RateSeries
     bursts: Bursts
     hurst: float | None
     lengths: list[Quantiles]
