@@ -36,7 +36,7 @@ class Fit:
 
 @dataclass(frozen=True)
 class GapFits:
-    gaps: int  # positive gaps fitted
+    gaps: int  # positive gaps fitted (a uniform sample of 50,000 when there are more)
     fits: list[Fit]
     best: str | None  # smallest KS distance
     best_by_aic: str | None
