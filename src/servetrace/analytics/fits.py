@@ -24,7 +24,7 @@ FAMILIES = {
 MIN_GAPS = 20
 WINDOW_S = 600.0
 MAX_FIT_GAPS = 50_000  # maximum-likelihood estimates from 50,000 gaps are precise to well under 1%
-MAX_WINDOW_GAPS = 5_000
+MAX_WINDOW_GAPS = 1_000  # per window only the best family and the CV are kept
 
 
 def fit_gaps(gaps: np.ndarray, max_gaps: int = MAX_FIT_GAPS) -> GapFits:
