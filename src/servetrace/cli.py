@@ -21,6 +21,7 @@ from servetrace import __version__
 from servetrace.errors import ServetraceError, UsageError
 
 if TYPE_CHECKING:
+    from servetrace.analytics import Characterization
     from servetrace.traces import Store
 
 app = typer.Typer(
@@ -187,7 +188,7 @@ def formats() -> None:
 
 @app.command()
 def characterize(
-    trace: Annotated[str, typer.Argument(help="Trace name")],
+    traces: Annotated[list[str], typer.Argument(help="Trace name; give two to compare them side by side")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON document")] = False,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report here (and its JSON beside it)")] = None,
     store: StoreOpt = None,
@@ -196,7 +197,13 @@ def characterize(
     from servetrace.analytics import characterize as run
     from servetrace.analytics.report import write_report
 
-    result = run(_store(store), trace)
+    if len(traces) > 2:
+        raise UsageError("characterize takes one trace, or two to compare")
+    if len(traces) == 2:
+        first, second = (run(_store(store), t) for t in traces)
+        _compare(first, second, as_json)
+        return
+    result = run(_store(store), traces[0])
     if report is not None:
         html, doc = write_report(result, report)
         err.print(f"wrote {escape(str(html))} and {escape(str(doc))}")
@@ -260,6 +267,19 @@ def characterize(
         out.print(f"[dim]{what}: {escape(why)}[/]")
 
 
+def _compare(a: Characterization, b: Characterization, as_json: bool) -> None:
+    from servetrace.analytics.compare import compare
+
+    rows = compare(a, b)
+    if as_json:
+        sys.stdout.write(json.dumps({"a": a.trace, "b": b.trace, "rows": rows}, allow_nan=False) + "\n")
+        return
+    table = Table("figure", escape(a.trace), escape(b.trace), box=None)
+    for figure, x, y in rows:
+        table.add_row(figure, *(v if isinstance(v, str) else _num(v) for v in (x, y)))
+    out.print(table)
+
+
 @app.command()
 def version() -> None:
     """Print servetrace's version."""
@@ -277,7 +297,7 @@ def _span(seconds: float | None) -> str:
 
 
 def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:.4g}"
+    return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else f"{v:,}"
 
 
 def _size(n: int) -> str:

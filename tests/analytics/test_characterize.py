@@ -73,3 +73,19 @@ def test_results_are_kept_in_the_store_and_dropped_with_the_trace(store: Store, 
     characterize(store, "a")
     store.remove("a")
     assert store.query("SELECT count(*) AS n FROM analyses").to_pylist() == [{"n": 0}]
+
+
+@pytest.mark.skipif(not AZURE_2023.exists(), reason="shared traces not present")
+def test_two_traces_side_by_side(tmp_path: Path) -> None:
+    env = ["--store", str(tmp_path / "s")]
+    for kind in ("code", "conv"):
+        f = str(AZURE_2023 / f"AzureLLMInferenceTrace_{kind}.csv")
+        subprocess.run([sys.executable, "-m", "servetrace.cli", "ingest", f, "--name", kind, *env], check=True)
+    r = subprocess.run([sys.executable, "-m", "servetrace.cli", "characterize", "code", "conv", "--json", *env],
+                       capture_output=True, text=True, check=True)  # fmt: skip
+    rows = {row[0]: row[1:] for row in json.loads(r.stdout)["rows"]}
+    assert rows["requests"] == [8819, 19366] and rows["best inter-arrival family"] == ["weibull", "weibull"]
+    assert rows["inter-arrival CV"][0] == pytest.approx(13.15, abs=0.005)
+    three = subprocess.run([sys.executable, "-m", "servetrace.cli", "characterize", "a", "b", "c", *env],
+                           capture_output=True, text=True)  # fmt: skip
+    assert three.returncode == 2 and "one trace, or two" in three.stderr
