@@ -238,6 +238,10 @@ def characterize(
         f"burst episodes {b.episodes} (longest {_num(b.longest_s)} s); idle gaps of 60 s or more {b.idle_gaps} "
         f"(longest {_num(b.idle_longest_s)} s)"
     )
+    di = result.diurnal
+    if di.per_hour_rps:
+        peak = int(max(range(24), key=lambda h: di.per_hour_rps[h]))
+        out.print(f"daily pattern: peak hour {peak:02d}:00, seasonal strength {_num(di.seasonal_strength)}")
     lengths = Table("column", "mean", *result.lengths[0].values if result.lengths else (), box=None)
     for q in result.lengths:
         lengths.add_row(q.column, _num(q.mean), *(_num(v) for v in q.values.values()))

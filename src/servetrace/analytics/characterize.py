@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from servetrace.analytics.arrivals import dispersion_curve, interarrival, timestamp_quality
+from servetrace.analytics.diurnal import diurnal
 from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
 from servetrace.analytics.mix import modality_mix, prefix_reuse, sessions
@@ -71,6 +72,7 @@ def _compute(store: Store, trace: str) -> Characterization:
         rate_series=rate_series(arrival),
         bursts=bursts(arrival),
         hurst=hurst_value,
+        diurnal=diurnal(arrival, info.start_time, info.clock),
         lengths=lengths,
         tails=_tails(table, lengths),
         correlation=corr,

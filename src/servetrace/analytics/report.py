@@ -68,12 +68,19 @@ def _arrivals(r: Characterization) -> str:
         f"<p>{b.episodes} burst episodes (longest {_f(b.longest_s, ' s')}); {b.idle_gaps} idle gaps of 60 s or "
         f"more (longest {_f(b.idle_longest_s, ' s')}).</p>"
     )
+    di = r.diurnal
+    daily = (
+        line_chart([("req/s", list(range(24)), di.per_hour_rps)], "hour of day", "requests / s")
+        + f"<p>Seasonal strength (STL, 24 h): {_f(di.seasonal_strength)}</p>"
+        if di.per_hour_rps
+        else f"<p class='dim'>Daily pattern: {escape(di.reason or '')}</p>"
+    )
     flagged = [f"{p.window_s:g} s" for p in r.dispersion if p.below_resolution]
     flag = f"<p class='note'>Windows below the timestamp resolution: {', '.join(flagged)}.</p>" if flagged else ""
     return (
         "<h2>Arrivals</h2>" + flag + f"<div class='grid'><div>{chart}</div><div>{rate}</div></div>"
         + _table(("inter-arrival fit", "parameters", "KS", "AIC"), fits)
-        + _table(("resolution", "mean req/s", "peak req/s", "peak/mean"), rates) + bursts
+        + _table(("resolution", "mean req/s", "peak req/s", "peak/mean"), rates) + bursts + daily
     )  # fmt: skip
 
 

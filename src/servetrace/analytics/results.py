@@ -70,6 +70,14 @@ class RateSeries:
 
 
 @dataclass(frozen=True)
+class Diurnal:
+    per_hour_rps: list[float]  # mean request rate in each hour of the day, 0-23 (wall time of the trace)
+    per_weekday_rps: list[float]  # Monday..Sunday, when the trace has dates and spans a week
+    seasonal_strength: float | None  # STL, 24 h period: 0 none, 1 all variation is daily
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Bursts:
     episodes: int  # runs of 10 s windows over 3x the median rate of the surrounding 10 minutes
     longest_s: float | None
@@ -163,6 +171,7 @@ class Characterization:
     rate_series: RateSeries
     bursts: Bursts
     hurst: float | None
+    diurnal: Diurnal
     lengths: list[Quantiles]
     tails: list[TailFit]
     correlation: Correlation
