@@ -191,6 +191,7 @@ def characterize(
     traces: Annotated[list[str], typer.Argument(help="Trace name; give two to compare them side by side")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON document")] = False,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report here (and its JSON beside it)")] = None,
+    by: Annotated[str | None, typer.Option(help="Also per group of this column: client, model or category")] = None,
     store: StoreOpt = None,
 ) -> None:
     """Characterize a trace: arrivals, burstiness, lengths and tails, modality, sessions, prefix reuse."""
@@ -203,7 +204,9 @@ def characterize(
         first, second = (run(_store(store), t) for t in traces)
         _compare(first, second, as_json)
         return
-    result = run(_store(store), traces[0])
+    if by is not None and by not in ("client", "model", "category"):
+        raise UsageError(f"--by must be client, model or category, not {by!r}")
+    result = run(_store(store), traces[0], by=by)
     if report is not None:
         html, doc = write_report(result, report)
         err.print(f"wrote {escape(str(html))} and {escape(str(doc))}")
@@ -264,6 +267,15 @@ def characterize(
             f"prefix reuse: {reuse.blocks:,} blocks, {reuse.unique_blocks:,} distinct, "
             f"unbounded-cache hit ratio {reuse.hit_ratio:.3f}"
         )
+    if result.groups:
+        groups = Table(f"{result.by}", "requests", "share", "CV", "disp 60 s", "in p50", "in p99", "out p50", "out p99",
+                       box=None)  # fmt: skip
+        for g in result.groups:
+            groups.add_row(
+                escape(g.value), f"{g.requests:,}", f"{g.share:.1%}", _num(g.interarrival_cv), _num(g.dispersion_60s),
+                _num(g.input_p50), _num(g.input_p99), _num(g.output_p50), _num(g.output_p99),
+            )  # fmt: skip
+        out.print(groups)
     for what, part in (("modality mix", mix), ("sessions", sess), ("prefix reuse", reuse)):
         if part.reason:
             out.print(f"[dim]{what}: {escape(part.reason)}[/]")

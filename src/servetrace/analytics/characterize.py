@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from servetrace.analytics.arrivals import dispersion_curve, interarrival, timestamp_quality
+from servetrace.analytics.breakdown import breakdown
 from servetrace.analytics.diurnal import diurnal
 from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
@@ -22,9 +23,14 @@ LENGTH_COLUMNS = ("input_tokens", "output_tokens", "image_count", "image_tokens"
                   "reasoning_tokens")  # fmt: skip
 
 
-def characterize(store: Store, trace: str, save: bool = True) -> Characterization:
-    """Characterize a stored trace; the result is kept in the store's `analyses` table unless `save` is off."""
+def characterize(store: Store, trace: str, save: bool = True, by: str | None = None) -> Characterization:
+    """Characterize a stored trace (and each group of `by`); the result is kept in the store's `analyses` table
+    unless `save` is off."""
     result = _compute(store, trace)
+    if by is not None:
+        result.by, result.groups = by, breakdown(store, result.trace, by)
+        if not result.groups:
+            result.unavailable[f"by {by}"] = f"the trace records no {by}"
     if save:
         store.save_analysis(result.trace, KIND, result.to_json())
     return result

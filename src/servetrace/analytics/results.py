@@ -157,6 +157,19 @@ class PrefixReuse:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class GroupSummary:
+    value: str
+    requests: int
+    share: float
+    interarrival_cv: float | None
+    dispersion_60s: float | None
+    input_p50: float
+    input_p99: float
+    output_p50: float
+    output_p99: float
+
+
 @dataclass
 class Characterization:
     trace: str
@@ -179,6 +192,8 @@ class Characterization:
     sessions: Sessions
     prefix_reuse: PrefixReuse
     unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why it could not be computed
+    by: str | None = None  # the column of `groups`, when a breakdown was asked for
+    groups: list[GroupSummary] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     quantile_method: str = QUANTILE_METHOD
 
