@@ -39,20 +39,28 @@ def interarrival(arrival_s: np.ndarray) -> InterArrival:
     return InterArrival(len(gaps), mean, float(np.median(gaps)), cv)
 
 
+def counts(arrival_s: np.ndarray, window_s: float) -> np.ndarray:
+    """Requests per complete window from the first arrival."""
+    if len(arrival_s) < 2:
+        return np.zeros(0, dtype=np.int64)
+    n = int((arrival_s[-1] - arrival_s[0]) // window_s)
+    return np.bincount(((arrival_s - arrival_s[0]) // window_s).astype(np.int64), minlength=n + 1)[:n]
+
+
 def dispersion_curve(
     arrival_s: np.ndarray, windows_s: tuple[float, ...] = DEFAULT_WINDOWS_S, resolution_s: float | None = None
 ) -> list[DispersionPoint]:
     """Index of dispersion (variance/mean of counts) per window size, over complete windows from the first arrival."""
     out = []
-    span = float(arrival_s[-1] - arrival_s[0]) if len(arrival_s) else 0.0
     for w in windows_s:
         below = resolution_s is not None and w < TRUST_FACTOR * resolution_s
-        n = int(span // w)
-        if n < 2:
-            out.append(DispersionPoint(w, n, None, below, f"fewer than 2 complete {w:g} s windows"))
+        c = counts(arrival_s, w)
+        if len(c) < 2:
+            out.append(DispersionPoint(w, len(c), None, below, f"fewer than 2 complete {w:g} s windows"))
             continue
-        counts = np.bincount(((arrival_s - arrival_s[0]) // w).astype(np.int64), minlength=n + 1)[:n]
-        mean = counts.mean()
-        index = float(counts.var() / mean) if mean > 0 else None
-        out.append(DispersionPoint(w, n, index, below, None if index is not None else "no requests in the windows"))
+        mean = c.mean()
+        index = float(c.var() / mean) if mean > 0 else None
+        out.append(
+            DispersionPoint(w, len(c), index, below, None if index is not None else "no requests in the windows")
+        )
     return out

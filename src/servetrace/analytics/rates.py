@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from servetrace.analytics.arrivals import counts
 from servetrace.analytics.results import Bursts, RateLevel, RateSeries
 
 RESOLUTIONS_S = (1.0, 10.0, 60.0, 600.0)
@@ -12,14 +13,6 @@ BURST_FACTOR = 3.0  # a window with over 3x the median rate of its surroundings 
 LOCAL_WINDOWS = 61  # the surroundings: 61 windows (10 minutes at 10 s)
 IDLE_GAP_S = 60.0
 HURST_WINDOWS_S = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
-
-
-def counts(arrival_s: np.ndarray, window_s: float) -> np.ndarray:
-    """Requests per complete window from the first arrival."""
-    if len(arrival_s) < 2:
-        return np.zeros(0, dtype=np.int64)
-    n = int((arrival_s[-1] - arrival_s[0]) // window_s)
-    return np.bincount(((arrival_s - arrival_s[0]) // window_s).astype(np.int64), minlength=n + 1)[:n]
 
 
 def rate_series(arrival_s: np.ndarray, max_points: int = 2000) -> RateSeries:

@@ -173,9 +173,6 @@ class Store:
                 return info
         raise TraceNotFoundError(f"no trace named {name!r} in {self.root}")
 
-    def exists(self, name: str) -> bool:
-        return any(t.name == name for t in self.list())
-
     def data_file(self, info: TraceInfo) -> Path:
         return self.root / info.data_path
 
