@@ -259,7 +259,8 @@ def characterize(
     if mix.shares:
         shares = ", ".join(f"{k} {v:.1%}" for k, v in mix.shares.items())
         storm = _num(mix.max_window_image_share)
-        out.print(f"modality mix: {shares}; largest image share in a {mix.window_s:g} s window {storm}")
+        out.print(f"modality mix: {shares}; largest image share in a {mix.window_s:g} s window {storm}, "
+                  f"{mix.storm_windows} image-storm windows")  # fmt: skip
     if sess.sessions:
         out.print(f"sessions: {sess.sessions:,}; turns {sess.turns}; think time s {sess.think_time_s}")
     if reuse.hit_ratio is not None:
@@ -267,6 +268,12 @@ def characterize(
             f"prefix reuse: {reuse.blocks:,} blocks, {reuse.unique_blocks:,} distinct, "
             f"unbounded-cache hit ratio {reuse.hit_ratio:.3f}"
         )
+        for share in (0.5, 0.9):
+            point = reuse.capacity_for(share)
+            if point is not None:
+                tokens = f" ({point.capacity_tokens:,} tokens)" if point.capacity_tokens else ""
+                out.print(f"  an LRU cache of {point.capacity_blocks:,} blocks{tokens} reaches {share:.0%} of it: "
+                          f"hit ratio {point.hit_ratio:.3f}")  # fmt: skip
     if result.groups:
         groups = Table(f"{result.by}", "requests", "share", "CV", "disp 60 s", "in p50", "in p99", "out p50", "out p99",
                        box=None)  # fmt: skip

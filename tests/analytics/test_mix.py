@@ -35,3 +35,31 @@ def test_modality_mix_and_image_storms(store: Store, tmp_path: Path) -> None:
 def test_text_only_trace_says_what_it_lacks(store: Store, tmp_path: Path) -> None:
     ingest(store, write(tmp_path / "a.csv", A23), name="a")
     assert modality_mix(store, "a").reason and sessions(store, "a").reason and prefix_reuse(store, "a").reason
+
+
+def test_lru_curve_from_mooncake_blocks(store: Store, tmp_path: Path) -> None:
+    # reads: 0 1 2 | 0 3 | 1 2 0 | 2 2 (a block repeated within a request is read once)
+    rows = [(0, [0, 1, 2]), (1000, [0, 3]), (2000, [1, 2, 0]), (3000, [2, 2])]
+    text = "\n".join(
+        f'{{"timestamp": {t}, "input_length": 10, "output_length": 1, "hash_ids": {ids}}}' for t, ids in rows
+    )
+    ingest(store, write(tmp_path / "mooncake_trace.jsonl", text), name="mc")
+    p = prefix_reuse(store, "mc")
+    assert (p.blocks, p.unique_blocks, p.hit_ratio) == (9, 4, pytest.approx(5 / 9))
+    curve = {c.capacity_blocks: (c.capacity_tokens, c.hit_ratio) for c in p.lru}
+    # stack distances of the re-reads: 0 -> 2 (1, 2 between), 1 -> 3, 2 -> 3, 0 -> 3, last 2 -> 1 (0 between)
+    assert curve[1] == (512, 0.0)
+    assert curve[2] == (1024, pytest.approx(1 / 9))
+    assert curve[4] == (2048, pytest.approx(5 / 9))  # every block fits: the unbounded ratio
+    assert p.capacity_for(0.9) is not None and p.capacity_for(0.9).capacity_blocks == 4
+
+
+def test_image_share_over_time_and_storms(store: Store, tmp_path: Path) -> None:
+    # 40 text-only requests in the first 10 minutes, then 40 requests of which 30 carry an image
+    lines = ["TIMESTAMP,NumImages,ContextTokens,GeneratedTokens"]
+    lines += [f"2024-10-15T12:00:{i:02d}.000Z,0,100,10" for i in range(40)]
+    lines += [f"2024-10-15T12:10:{i:02d}.000Z,{int(i < 30)},100,10" for i in range(40)]
+    ingest(store, write(tmp_path / "storm.csv", "\n".join(lines)), name="s")
+    m = modality_mix(store, "s")
+    assert m.image_share == pytest.approx(30 / 80) and m.storm_windows == 1
+    assert m.series_window_s == 600 and m.series_image_share == pytest.approx([0.0, 0.75])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from servetrace.analytics.arrivals import dispersion_curve, interarrival, timestamp_quality
 from servetrace.analytics.breakdown import breakdown
@@ -12,10 +11,11 @@ from servetrace.analytics.fits import fit_gaps, fit_windows
 from servetrace.analytics.lengths import correlation, quantiles
 from servetrace.analytics.mix import modality_mix, prefix_reuse, sessions
 from servetrace.analytics.rates import bursts, hurst, rate_levels, rate_series
-from servetrace.analytics.results import Characterization, Quantiles, TailFit
+from servetrace.analytics.results import Characterization
 from servetrace.analytics.tails import tail_fit
+from servetrace.analytics.values import value_counts
+from servetrace.errors import StoreError
 from servetrace.traces import Store
-from servetrace.traces.formats.base import sql_str
 
 KIND = "characterize"
 TAIL_COLUMNS = ("input_tokens", "output_tokens", "image_count", "reasoning_tokens")
@@ -36,33 +36,30 @@ def characterize(store: Store, trace: str, save: bool = True, by: str | None = N
     return result
 
 
-def _tails(table: pa.Table, lengths: list[Quantiles]) -> list[TailFit]:
-    columns = [q.column for q in lengths if q.column in TAIL_COLUMNS]
-    return [tail_fit(c, table.column(c).to_numpy(zero_copy_only=False).astype(float)) for c in columns]
-
-
 def _compute(store: Store, trace: str) -> Characterization:
     info = store.get(trace)
-    cols = ", ".join(("arrival_s", *LENGTH_COLUMNS))
-    table = store.query(f"SELECT {cols} FROM requests WHERE trace = {sql_str(info.name)} ORDER BY request_id")
+    table = store.read_columns(info.name, ("arrival_s", *LENGTH_COLUMNS))
     arrival = table.column("arrival_s").to_numpy()
+    if len(arrival) > 1 and not np.all(arrival[1:] >= arrival[:-1]):
+        raise StoreError(f"trace {info.name}: stored arrivals are not in order; ingest it again")
     quality = timestamp_quality(arrival)
+    gaps = np.diff(arrival)
     unavailable: dict[str, str] = {}
     if len(arrival) < 2:
         unavailable["interarrival"] = "fewer than 2 requests"
-    lengths = []
+    lengths, tails = [], []
     for name in LENGTH_COLUMNS:
-        col = table.column(name)
-        if col.null_count == len(col) and len(col):
+        if name not in table.column_names or (table.column(name).null_count == len(arrival) and len(arrival)):
             unavailable[name] = "the trace does not record it"
             continue
-        lengths.append(quantiles(name, col.to_numpy(zero_copy_only=False).astype(float)))
+        vc = value_counts(table.column(name))
+        lengths.append(quantiles(name, vc))
+        if name in TAIL_COLUMNS:
+            tails.append(tail_fit(name, vc))
     hurst_value, hurst_reason = hurst(arrival)
     if hurst_reason:
         unavailable["hurst"] = hurst_reason
-    inp = table.column("input_tokens").to_numpy().astype(float)
-    out = table.column("output_tokens").to_numpy().astype(float)
-    corr = correlation(inp, out)
+    corr = correlation(table)
     if corr.reason:
         unavailable["correlation"] = corr.reason
     return Characterization(
@@ -70,17 +67,17 @@ def _compute(store: Store, trace: str) -> Characterization:
         rows=len(arrival),
         span_s=float(arrival[-1]) if len(arrival) else None,
         timestamps=quality,
-        interarrival=interarrival(arrival),
-        fits=fit_gaps(np.diff(arrival)),
+        interarrival=interarrival(arrival, gaps),
+        fits=fit_gaps(gaps),
         window_fits=fit_windows(arrival),
         dispersion=dispersion_curve(arrival, resolution_s=quality.resolution_s),
         rates=rate_levels(arrival),
         rate_series=rate_series(arrival),
-        bursts=bursts(arrival),
+        bursts=bursts(arrival, gaps),
         hurst=hurst_value,
         diurnal=diurnal(arrival, info.start_time, info.clock),
         lengths=lengths,
-        tails=_tails(table, lengths),
+        tails=tails,
         correlation=corr,
         modality=modality_mix(store, info.name),
         sessions=sessions(store, info.name),

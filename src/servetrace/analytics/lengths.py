@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 from scipy import stats
 
 from servetrace.analytics.results import Correlation, Quantiles
+from servetrace.analytics.values import ValueCounts, value_counts
 
 LEVELS = (0.5, 0.9, 0.95, 0.99, 0.999)
 
 
-def quantiles(column: str, values: np.ndarray) -> Quantiles:
+def quantiles(column: str, values: np.ndarray | ValueCounts) -> Quantiles:
     """Quantiles by the 'lower' rule (DuckDB's quantile_disc); nulls are left out."""
-    v = values[~np.isnan(values)] if values.dtype.kind == "f" else values
-    if not len(v):
+    vc = values if isinstance(values, ValueCounts) else value_counts(values)
+    if not vc.n:
         return Quantiles(column, 0, None, {f"p{_label(q)}": None for q in LEVELS})
-    qs: dict[str, float | None] = {f"p{_label(q)}": float(np.quantile(v, q, method="lower")) for q in LEVELS}
-    return Quantiles(column, len(v), float(np.mean(v)), qs)
+    qs: dict[str, float | None] = {f"p{_label(q)}": vc.quantile(q) for q in LEVELS}
+    return Quantiles(column, vc.n, vc.mean(), qs)
 
 
-MAX_RANKED = 1_000_000  # Spearman on a fixed-seed sample beyond this (about +-0.001); Pearson uses every row
+MAX_RANKED = 250_000  # Spearman on a fixed-seed sample (with replacement) beyond this (about +-0.002)
 
 
-def correlation(x: np.ndarray, y: np.ndarray) -> Correlation:
-    if len(x) < 3:
+def correlation(table: pa.Table, x: str = "input_tokens", y: str = "output_tokens") -> Correlation:
+    """Pearson over every request recording both columns (in DuckDB, streaming over the Arrow table) and
+    Spearman over them or a fixed-seed sample of MAX_RANKED."""
+    if x not in table.column_names or y not in table.column_names:
+        return Correlation(None, None, f"the trace does not record both {x} and {y}")
+    con = duckdb.connect()
+    try:
+        con.register("t", table.select([x, y]))
+        n, pearson, constant = con.execute(
+            f'SELECT count(*), corr("{x}", "{y}"), min("{x}") = max("{x}") OR min("{y}") = max("{y}") '
+            f'FROM t WHERE "{x}" IS NOT NULL AND "{y}" IS NOT NULL'
+        ).fetchall()[0]
+    finally:
+        con.close()
+    if n < 3:
         return Correlation(None, None, "fewer than 3 requests")
-    if np.all(x == x[0]) or np.all(y == y[0]):
+    if constant:
         return Correlation(None, None, "a column is constant")
-    pearson = float(stats.pearsonr(x, y).statistic)
-    if len(x) > MAX_RANKED:
-        pick = np.random.default_rng(0).choice(len(x), MAX_RANKED, replace=False)
-        x, y = x[pick], y[pick]
-    return Correlation(pearson, float(stats.spearmanr(x, y).statistic))
+    both = table.select([x, y]).drop_null()
+    if both.num_rows > MAX_RANKED:
+        both = both.take(np.random.default_rng(0).integers(0, both.num_rows, MAX_RANKED))
+    ranked = stats.spearmanr(both.column(x).to_numpy(), both.column(y).to_numpy()).statistic
+    return Correlation(float(pearson), float(ranked))
 
 
 def _label(q: float) -> str:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from servetrace.analytics.results import ModalityMix, PrefixReuse, Sessions
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from servetrace.analytics.cache import lru_hit_ratios, stack_distances
+from servetrace.analytics.results import CachePoint, ModalityMix, PrefixReuse, Sessions
 from servetrace.traces import Store
 from servetrace.traces.formats.base import sql_str
 
 STORM_WINDOW_S = 600.0
+STORM_MIN_REQUESTS = 20
+MAX_SERIES = 1000
+MAX_READS = 10_000_000  # the LRU curve covers the first 10 M block reads (about 20 s of work)
 _COMBO = """CASE
     WHEN coalesce(video_count, 0) > 0 THEN 'video'
     WHEN coalesce(audio_count, 0) > 0 THEN 'audio'
@@ -31,12 +39,32 @@ def modality_mix(store: Store, trace: str) -> ModalityMix:
         "SELECT quantile_disc(image_tokens / image_count, 0.5) AS m FROM requests "
         f"WHERE trace = {t} AND image_count > 0 AND image_tokens IS NOT NULL"
     ).to_pylist()[0]["m"]
-    storm = store.query(
-        f"SELECT max(share) AS s FROM (SELECT avg((coalesce(image_count, 0) > 0)::INT) AS share FROM requests "
-        f"WHERE trace = {t} GROUP BY floor(arrival_s / {STORM_WINDOW_S}))"
-    ).to_pylist()[0]["s"]
     shares = {r["combo"]: float(r["share"]) for r in rows}
-    return ModalityMix(shares, None if per_image is None else float(per_image), storm, STORM_WINDOW_S)
+    per_window = store.query(
+        f"SELECT floor(arrival_s / {STORM_WINDOW_S})::BIGINT AS w, count(*) AS n, "
+        f"count(*) FILTER (WHERE image_count > 0) AS img FROM requests WHERE trace = {t} GROUP BY w ORDER BY w"
+    )
+    w = per_window.column("w").to_numpy()
+    n, img = per_window.column("n").to_numpy(), per_window.column("img").to_numpy()
+    overall = float(img.sum() / n.sum())
+    storms = int(np.count_nonzero((n >= STORM_MIN_REQUESTS) & (img / n >= 2 * overall))) if overall > 0 else 0
+    series_w, start, share = _series(w, n, img)
+    return ModalityMix(
+        shares, None if per_image is None else float(per_image), float((img / n).max()), STORM_WINDOW_S,
+        image_share=overall, storm_windows=storms, series_window_s=series_w, series_start_s=start,
+        series_image_share=share,
+    )  # fmt: skip
+
+
+def _series(w: np.ndarray, n: np.ndarray, img: np.ndarray) -> tuple[float, list[float], list[float | None]]:
+    """Image share per window over time, windows merged so that there are at most MAX_SERIES of them."""
+    span = int(w.max()) + 1
+    merge = max(1, -(-span // MAX_SERIES))
+    total = np.bincount(w // merge, weights=n, minlength=-(-span // merge))
+    with_img = np.bincount(w // merge, weights=img, minlength=len(total))
+    share = [float(i / t) if t else None for i, t in zip(with_img, total, strict=True)]
+    window = STORM_WINDOW_S * merge
+    return window, [k * window for k in range(len(share))], share
 
 
 def sessions(store: Store, trace: str) -> Sessions:
@@ -59,16 +87,32 @@ def sessions(store: Store, trace: str) -> Sessions:
 
 
 def prefix_reuse(store: Store, trace: str) -> PrefixReuse:
-    """Hit ratio of an unbounded prefix cache: a block is a hit when an earlier request already had it."""
-    t = sql_str(trace)
-    row = store.query(
-        f"""WITH b AS (SELECT request_id, unnest(hash_ids) AS block FROM requests
-                       WHERE trace = {t} AND hash_ids IS NOT NULL),
-             f AS (SELECT block, min(request_id) AS first FROM b GROUP BY block)
-            SELECT count(*) AS blocks, (SELECT count(*) FROM f) AS unique_blocks,
-                   count(*) FILTER (WHERE b.request_id > f.first) AS hits
-            FROM b JOIN f USING (block)"""
-    ).to_pylist()[0]
-    if not row["blocks"]:
-        return PrefixReuse(0, 0, None, "the trace has no hash_ids")
-    return PrefixReuse(int(row["blocks"]), int(row["unique_blocks"]), row["hits"] / row["blocks"])
+    """Hit ratios of an unbounded prefix cache and of LRU caches of 1, 2, 4, ... blocks, from `hash_ids`."""
+    info = store.get(trace)
+    table = store.read_columns(info.name, ["hash_ids"])
+    if not table.num_columns or table.column("hash_ids").null_count == table.num_rows:
+        return PrefixReuse(0, 0, None, reason="the trace has no hash_ids")
+    reads = _block_reads(table.column("hash_ids").combine_chunks())
+    if not len(reads):
+        return PrefixReuse(0, 0, None, reason="every hash_ids list is empty")
+    unique = int(np.unique(reads).size)
+    first_reads = len(reads) - unique
+    used = reads[:MAX_READS]
+    dist = stack_distances(used)
+    sizes = 2 ** np.arange(int(np.ceil(np.log2(max(unique, 2)))) + 1, dtype=np.int64)
+    ratios = lru_hit_ratios(dist, sizes)
+    curve = [
+        CachePoint(int(c), int(c * info.block_size) if info.block_size else None, float(h))
+        for c, h in zip(sizes, ratios, strict=True)
+    ]
+    return PrefixReuse(len(reads), unique, first_reads / len(reads), curve, len(used))
+
+
+def _block_reads(hash_ids: pa.ListArray) -> np.ndarray:
+    """Every request's blocks in request order, each block once per request (a request reads its prefix once)."""
+    flat: np.ndarray = pc.list_flatten(hash_ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    owner = pc.list_parent_indices(hash_ids).to_numpy()
+    order = np.lexsort((np.arange(len(flat)), flat, owner))  # by request, block, position
+    dup = np.zeros(len(flat), dtype=bool)
+    dup[order[1:]] = (owner[order[1:]] == owner[order[:-1]]) & (flat[order[1:]] == flat[order[:-1]])
+    return flat[~dup]

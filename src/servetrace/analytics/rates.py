@@ -35,9 +35,9 @@ def rate_levels(arrival_s: np.ndarray) -> list[RateLevel]:
     return out
 
 
-def bursts(arrival_s: np.ndarray) -> Bursts:
+def bursts(arrival_s: np.ndarray, gaps: np.ndarray | None = None) -> Bursts:
     """Burst episodes (runs of windows far above the local median rate) and idle gaps between requests."""
-    gaps = np.diff(arrival_s)
+    gaps = np.diff(arrival_s) if gaps is None else gaps
     idle = gaps[gaps >= IDLE_GAP_S]
     c = counts(arrival_s, BURST_WINDOW_S).astype(float)
     if len(c) < LOCAL_WINDOWS:

@@ -112,13 +112,26 @@ def _mix(r: Characterization) -> str:
     if m.shares:
         parts.append(_table(("requests with", "share"), [(k, _pct(v)) for k, v in m.shares.items()]))
         parts.append(
-            f"<p>Largest share of image requests in one {m.window_s:g} s window: {_pct(m.max_window_image_share)}</p>"
+            f"<p>Image requests: {_pct(m.image_share)} overall, up to {_pct(m.max_window_image_share)} in one "
+            f"{m.window_s:g} s window; {m.storm_windows} image-storm windows (twice the overall share, 20+ "
+            "requests).</p>"
         )
+        if m.series_window_s is not None:
+            shares = [v if v is not None else float("nan") for v in m.series_image_share]
+            parts.append(line_chart([("image share", m.series_start_s, shares)], "time since start (s)",
+                                    f"share with images ({m.series_window_s:g} s windows)"))  # fmt: skip
     if s.sessions:
         parts.append(f"<p>{s.sessions:,} sessions; turns {s.turns}; think time (s) {s.think_time_s}</p>")
     if p.hit_ratio is not None:
-        parts.append(f"<p>Prefix reuse: {p.blocks:,} blocks, {p.unique_blocks:,} distinct; unbounded-cache hit "
-                     f"ratio {p.hit_ratio:.3f}</p>")  # fmt: skip
+        parts.append(f"<p>Prefix reuse: {p.blocks:,} block reads, {p.unique_blocks:,} distinct blocks; "
+                     f"unbounded-cache hit ratio {p.hit_ratio:.3f}.</p>")  # fmt: skip
+        if p.lru:
+            parts.append(line_chart(
+                [("LRU", [float(c.capacity_blocks) for c in p.lru], [c.hit_ratio for c in p.lru]),
+                 ("unbounded", [float(p.lru[0].capacity_blocks), float(p.lru[-1].capacity_blocks)],
+                  [p.hit_ratio, p.hit_ratio])],
+                "cache size (blocks)", "hit ratio", log_x=True, dashed=("unbounded",),
+            ))  # fmt: skip
     parts += [f"<p class='dim'>{escape(x.reason)}</p>" for x in (m, s, p) if x.reason]
     return "".join(parts)
 

@@ -139,6 +139,11 @@ class ModalityMix:
     max_window_image_share: float | None  # the largest share of image requests in one window (image storms)
     window_s: float
     reason: str | None = None
+    image_share: float | None = None  # share of requests with images over the whole trace
+    storm_windows: int = 0  # windows of >= 20 requests with at least twice the overall image share
+    series_window_s: float | None = None  # the mix over time: share of image requests per window
+    series_start_s: list[float] = field(default_factory=list)
+    series_image_share: list[float | None] = field(default_factory=list)  # None: no request in the window
 
 
 @dataclass(frozen=True)
@@ -150,11 +155,26 @@ class Sessions:
 
 
 @dataclass(frozen=True)
+class CachePoint:
+    capacity_blocks: int
+    capacity_tokens: int | None  # capacity_blocks x the trace's block size, when known
+    hit_ratio: float  # share of block reads an LRU cache of this size serves
+
+
+@dataclass(frozen=True)
 class PrefixReuse:
-    blocks: int
+    blocks: int  # block reads: each request's hash_ids, a block repeated within one request read once
     unique_blocks: int
-    hit_ratio: float | None  # unbounded cache: share of blocks an earlier request already had
+    hit_ratio: float | None  # unbounded cache: share of block reads an earlier request already made
+    lru: list[CachePoint] = field(default_factory=list)  # LRU caches of 1, 2, 4, ... blocks up to every block
+    reads_used: int = 0  # the block reads the LRU curve covers (the first 10 M when there are more)
     reason: str | None = None
+
+    def capacity_for(self, share: float) -> CachePoint | None:
+        """The smallest LRU size on the curve reaching `share` of the unbounded hit ratio."""
+        if self.hit_ratio is None:
+            return None
+        return next((c for c in self.lru if c.hit_ratio >= share * self.hit_ratio), None)
 
 
 @dataclass(frozen=True)

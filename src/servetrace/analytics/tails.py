@@ -11,6 +11,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from servetrace.analytics.results import TailComparison, TailFit
+from servetrace.analytics.values import ValueCounts, value_counts
 
 MIN_TAIL = 50
 KS_POINTS = 100_000
@@ -18,46 +19,49 @@ CANDIDATE_QUANTILES = np.linspace(0.5, 0.995, 60)
 SIGNIFICANCE = 0.1
 
 
-def tail_fit(column: str, values: np.ndarray) -> TailFit:
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x) & (x > 0)]
-    if len(x) < 2 * MIN_TAIL or np.unique(x).size < 10:
+def tail_fit(column: str, values: np.ndarray | ValueCounts) -> TailFit:
+    vc = (values if isinstance(values, ValueCounts) else value_counts(values)).positive()
+    if vc.n < 2 * MIN_TAIL or len(vc.values) < 10:
         return TailFit(column, None, 0, None, None, [], None, "too few distinct positive values for a tail")
-    best = _threshold(np.sort(x))
+    best = _threshold(vc)
     if best is None:
         return TailFit(column, None, 0, None, None, [], None, f"no threshold leaves {MIN_TAIL} values in the tail")
     xmin, alpha, ks = best
-    tail = x[x >= xmin]
+    keep = vc.values >= xmin
+    t, w = vc.values[keep], vc.counts[keep].astype(float)
     ll = {
-        "power_law": _ll_power(tail, xmin, alpha),
-        "lognormal": _ll_lognormal(tail, xmin),
-        "exponential": _ll_exponential(tail, xmin),
+        "power_law": _ll_power(t, xmin, alpha),
+        "lognormal": _ll_lognormal(t, w, xmin),
+        "exponential": _ll_exponential(t, w, xmin),
     }
     pairs = [("power_law", "lognormal"), ("power_law", "exponential"), ("lognormal", "exponential")]
-    comparisons = [_compare(a, b, ll[a], ll[b]) for a, b in pairs]
-    return TailFit(column, float(xmin), len(tail), alpha, ks, comparisons, _verdict(comparisons))
+    comparisons = [_compare(a, b, ll[a] - ll[b], w) for a, b in pairs]
+    return TailFit(column, float(xmin), int(w.sum()), alpha, ks, comparisons, _verdict(comparisons))
 
 
-def _threshold(x: np.ndarray) -> tuple[float, float, float] | None:
-    """(x_min, alpha, KS) with the smallest KS distance over candidate thresholds (x sorted ascending).
+def _threshold(vc: ValueCounts) -> tuple[float, float, float] | None:
+    """(x_min, alpha, KS) with the smallest KS distance over candidate thresholds.
 
-    alpha comes from suffix sums of log(x) (exact); KS is read at up to KS_POINTS order statistics of the tail
-    (within 1/KS_POINTS of the exact distance)."""
+    alpha comes from suffix sums of count * log(x) (exact). KS compares the tail's empirical CDF on both sides
+    of each distinct value with the fitted power law: exact, unless the tail has over KS_POINTS distinct values,
+    which are then read at KS_POINTS evenly spaced ones."""
     best = None
-    logs = np.log(x)
-    suffix = np.concatenate((np.cumsum(logs[::-1])[::-1], [0.0]))  # suffix[i] = sum(logs[i:])
-    for xmin in np.unique(np.quantile(x, CANDIDATE_QUANTILES, method="lower")):
+    x, c = vc.values, vc.counts
+    cum = np.concatenate(([0], np.cumsum(c)))  # cum[j] = values before x[j]
+    suffix = np.concatenate((np.cumsum((c * np.log(x))[::-1])[::-1], [0.0]))  # suffix[j] = sum over x[j:]
+    for xmin in np.unique([vc.quantile(q) for q in CANDIDATE_QUANTILES]):
         start = int(np.searchsorted(x, xmin))
-        n = len(x) - start
+        n = int(cum[-1] - cum[start])
         if n < MIN_TAIL:
             continue
-        alpha = n / (suffix[start] - n * np.log(xmin))
-        if not np.isfinite(alpha) or alpha <= 0:
+        spread = suffix[start] - n * np.log(xmin)  # sum of log(x / x_min) over the tail; 0 when all equal x_min
+        if spread <= 0:
             continue
-        ranks = np.unique(np.linspace(0, n - 1, min(n, KS_POINTS)).astype(np.int64))
-        empirical = ranks / n
-        model = 1 - (x[start + ranks] / xmin) ** -alpha
-        ks = float(np.max(np.abs(empirical - model)))
+        alpha = n / spread
+        idx = start + np.linspace(0, len(x) - start - 1, min(len(x) - start, KS_POINTS)).astype(np.int64)  # distinct
+        model = 1 - (x[idx] / xmin) ** -alpha
+        below, upto = (cum[idx] - cum[start]) / n, (cum[idx + 1] - cum[start]) / n
+        ks = float(max(np.max(np.abs(below - model)), np.max(np.abs(upto - model))))
         if best is None or ks < best[2]:
             best = (float(xmin), float(alpha), ks)
     return best
@@ -67,35 +71,38 @@ def _ll_power(t: np.ndarray, xmin: float, alpha: float) -> np.ndarray:
     return np.asarray(np.log(alpha / xmin) - (alpha + 1) * np.log(t / xmin))
 
 
-def _ll_exponential(t: np.ndarray, xmin: float) -> np.ndarray:
-    lam = 1.0 / max(float(np.mean(t - xmin)), 1e-12)
+def _ll_exponential(t: np.ndarray, w: np.ndarray, xmin: float) -> np.ndarray:
+    lam = 1.0 / max(float(np.dot(w, t - xmin) / w.sum()), 1e-12)
     return np.asarray(np.log(lam) - lam * (t - xmin))
 
 
-def _ll_lognormal(t: np.ndarray, xmin: float) -> np.ndarray:
-    """Lognormal truncated at x_min, fitted by maximum likelihood."""
+def _ll_lognormal(t: np.ndarray, w: np.ndarray, xmin: float) -> np.ndarray:
+    """Lognormal truncated at x_min, fitted by maximum likelihood (values `t` weighted by their counts `w`)."""
     logs = np.log(t)
 
-    def nll(p: np.ndarray) -> float:
-        mu, sigma = p[0], np.exp(p[1])
+    def ll(mu: float, sigma: float) -> np.ndarray:
         tail_mass = stats.norm.sf((np.log(xmin) - mu) / sigma)
-        if tail_mass <= 1e-300:
-            return 1e300
-        return -float(np.sum(stats.norm.logpdf(logs, mu, sigma) - logs - np.log(tail_mass)))
+        return np.asarray(stats.norm.logpdf(logs, mu, sigma) - logs - np.log(max(tail_mass, 1e-300)))
 
-    start = np.array([logs.mean(), np.log(max(logs.std(), 1e-3))])
-    p = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9}).x
-    mu, sigma = p[0], np.exp(p[1])
-    tail_mass = stats.norm.sf((np.log(xmin) - mu) / sigma)
-    return np.asarray(stats.norm.logpdf(logs, mu, sigma) - logs - np.log(tail_mass))
+    mean = float(np.dot(w, logs) / w.sum())
+    sd = float(np.sqrt(np.dot(w, (logs - mean) ** 2) / w.sum()))
+    start = np.array([mean, np.log(max(sd, 1e-3))])
+    p = optimize.minimize(
+        lambda p: -float(np.dot(w, ll(p[0], np.exp(p[1])))),
+        start,
+        method="Nelder-Mead",
+        options={"xatol": 1e-6, "fatol": 1e-9},
+    ).x
+    return ll(p[0], np.exp(p[1]))
 
 
-def _compare(first: str, second: str, ll_a: np.ndarray, ll_b: np.ndarray) -> TailComparison:
-    """Vuong's test: R > 0 favours `first`; p is the two-sided significance of the sign of R."""
-    diff = ll_a - ll_b
-    r = float(diff.sum())
-    sd = float(diff.std())
-    p = float(special.erfc(abs(r) / (np.sqrt(2 * len(diff)) * sd))) if sd > 0 else 1.0
+def _compare(first: str, second: str, diff: np.ndarray, w: np.ndarray) -> TailComparison:
+    """Vuong's test on per-value log-likelihood differences weighted by counts: R > 0 favours `first`; p is the
+    two-sided significance of the sign of R."""
+    n = float(w.sum())
+    r = float(np.dot(w, diff))
+    sd = float(np.sqrt(max(np.dot(w, (diff - r / n) ** 2) / n, 0.0)))
+    p = float(special.erfc(abs(r) / (np.sqrt(2 * n) * sd))) if sd > 0 else 1.0
     favoured = "inconclusive" if p > SIGNIFICANCE else (first if r > 0 else second)
     return TailComparison(first, second, r, p, favoured)
 

@@ -200,6 +200,23 @@ class Store:
         con.execute(f"CREATE TEMP VIEW requests AS {self._requests_sql(rows)}")
         return con
 
+    def read_columns(self, name: str, columns: Sequence[str]) -> pa.Table:
+        """The columns among `columns` that trace `name` records, in request order (row i is request_id i).
+
+        A column the trace does not record is left out, so a caller tells "not recorded" from "all NULL"."""
+        path = self.data_file(self.get(name))
+        present = [c for c in columns if c in _columns_of(path)]
+        if not present:
+            return pa.table({})
+        cols = ", ".join(f'"{c}"' for c in present)
+        con = duckdb.connect()
+        try:  # a scan without ORDER BY keeps file order (DuckDB's preserve_insertion_order, on by default)
+            return con.sql(f"SELECT {cols} FROM read_parquet({sql_str(path)})").to_arrow_table()
+        except duckdb.Error as exc:
+            raise StoreError(f"{path}: cannot read trace {name}: {_first_line(exc)}") from exc
+        finally:
+            con.close()
+
     def query(self, sql: str) -> pa.Table:
         """Run read-only SQL over the store; a statement that writes is refused."""
         con = self.connect_views()
