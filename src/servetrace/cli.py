@@ -304,6 +304,101 @@ def _compare(a: Characterization, b: Characterization, as_json: bool) -> None:
 
 
 @app.command()
+def fit(
+    trace: Annotated[str, typer.Argument(help="Trace name")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (JSON)")],
+    arrivals: Annotated[str, typer.Option(help="Arrival model, or auto: the closest dispersion curve")] = "auto",
+    by: Annotated[str | None, typer.Option(help="One model per client: client")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Fit a workload model (arrivals, lengths, modality, sessions, prefix reuse) to a trace."""
+    from servetrace.generator import fit_workload, save_model
+
+    model, selections = fit_workload(_store(store), trace, arrivals=arrivals, by=by)
+    save_model(model, output)
+    for sel in selections:
+        table = Table("arrival model", "dispersion error", "held-out loglik / request", "fit s", box=None)
+        for c in sel.candidates:
+            chosen = " (chosen)" if c.model == sel.chosen else ""
+            error = _num(c.dispersion_error) if c.note is None else f"- ({escape(c.note)})"
+            table.add_row(c.model + chosen, error, _num(c.heldout_loglik_per_request), f"{c.fit_s:.2f}")
+        out.print(f"[bold]client {escape(sel.client)}[/]: {sel.chosen} (by {sel.by})")
+        out.print(table)
+        if sel.fallback:
+            out.print(f"[yellow]fallback:[/] {escape(sel.fallback)}")
+    err.print(f"wrote {escape(str(output))}")
+
+
+@app.command()
+def generate(
+    model: Annotated[Path, typer.Argument(help="Model file written by servetrace fit (or imported)")],
+    name: Annotated[str, typer.Option(help="Name of the synthetic trace in the store")],
+    duration: Annotated[str | None, typer.Option(help="e.g. 3600, 90s, 30m, 1h, 2d [default: the model's]")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same model, duration and seed, same trace")] = 0,
+    rate_scale: Annotated[float, typer.Option(help="Multiply every arrival rate (2: twice the traffic)")] = 1.0,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Edit the model: image_share=0.4, or a dotted path such as clients.0.arrivals.rate_rps=3"
+        ),
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Replace a trace of the same name")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Sample a synthetic trace from a workload model into the store."""
+    from servetrace.generator import generate as sample
+    from servetrace.generator import load_model, store_synthetic
+
+    seconds = _duration(duration) if duration is not None else None
+    loaded = load_model(model, set_ or [])
+    seconds = seconds or loaded.duration_s
+    table = sample(loaded, seconds, seed=seed, rate_scale=rate_scale)
+    meta = {"model_file": str(model), "seed": seed, "duration_s": seconds, "rate_scale": rate_scale,
+            "sets": set_ or [], "source": loaded.source.get("trace"), "model": loaded.to_dict()}  # fmt: skip
+    result = store_synthetic(_store(store), table, name, meta, replace=replace, block_size=loaded.block_size)
+    out.print(f"stored {escape(result.trace.name)}: {result.trace.rows:,} requests over {_span(seconds)} "
+              f"(seed {seed}) in {result.seconds:.2f} s")  # fmt: skip
+
+
+@app.command()
+def fidelity(
+    synthetic: Annotated[str, typer.Argument(help="Synthetic trace")],
+    real: Annotated[str, typer.Argument(help="Real trace it should resemble")],
+    model: Annotated[Path | None, typer.Option(help="Model file: adds a time-rescaling test of its arrivals")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report here (and its JSON beside it)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON document")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """How close a synthetic trace is to the real one, next to a Poisson baseline and the real trace's halves."""
+    from servetrace.generator import load_model
+    from servetrace.generator.fidelity import fidelity as run
+    from servetrace.generator.report import write_fidelity_report
+
+    arrivals = load_model(model).clients[0].arrivals if model is not None else None
+    result = run(_store(store), synthetic, real, arrivals)
+    if report is not None:
+        html, doc = write_fidelity_report(result, report)
+        err.print(f"wrote {escape(str(html))} and {escape(str(doc))}")
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+        return
+    dist = Table("", "KS", "KS baseline", "KS real halves", "W1 log", "W1 log baseline", box=None)
+    for d in result.distances:
+        dist.add_row(d.what, _num(d.ks), _num(d.baseline_ks), _num(d.floor_ks), _num(d.wasserstein_log),
+                     _num(d.baseline_wasserstein_log))  # fmt: skip
+    out.print(dist)
+    disp = Table("window s", "real", "synthetic", "baseline", box=None)
+    for w, r, s, b in zip(result.dispersion.x, result.dispersion.real, result.dispersion.synthetic,
+                          result.dispersion.baseline, strict=True):  # fmt: skip
+        disp.add_row(f"{w:g}", _num(r), _num(s), _num(b))
+    out.print(disp)
+    for target, ok in result.targets.items():
+        out.print(f"{escape(target)}: {'-' if ok is None else ('pass' if ok else '[red]miss[/]')}")
+    for what, why in result.unavailable.items():
+        out.print(f"[dim]{what}: {escape(why)}[/]")
+
+
+@app.command()
 def version() -> None:
     """Print servetrace's version."""
     out.print(__version__)
@@ -317,6 +412,19 @@ def _span(seconds: float | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _duration(text: str) -> float:
+    """Seconds from 3600, 90s, 30m, 1h or 2d."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        raise UsageError(f"--duration {text!r}: expected seconds or a number with s, m, h or d") from None
+    if value <= 0:
+        raise UsageError(f"--duration {text!r}: must be positive")
+    return value
 
 
 def _num(v: float | None) -> str:

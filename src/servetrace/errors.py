@@ -54,3 +54,13 @@ class StoreError(ServetraceError):
 
 class QueryError(ServetraceError):
     """A SQL query failed or was refused (for example, a statement that writes)."""
+
+
+class ModelFileError(ServetraceError):
+    """A workload model file that cannot be used: unknown version, a missing field, an impossible parameter."""
+
+    exit_code = 2
+
+
+class FitError(ServetraceError):
+    """A workload model cannot be fitted to the trace as asked (too short, no requests, no such column)."""

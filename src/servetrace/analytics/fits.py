@@ -38,7 +38,7 @@ def fit_gaps(gaps: np.ndarray, max_gaps: int = MAX_FIT_GAPS) -> GapFits:
     if np.ptp(positive) <= 1e-9 * positive.max():
         return GapFits(len(positive), [], None, None, "all gaps are equal: the arrivals are regular, not random")
     x = np.sort(positive)
-    fits = [f for f in (_fit(name, x) for name in ESTIMATORS) if f is not None]
+    fits = [f for f in (fit_family(name, x) for name in ESTIMATORS) if f is not None]
     if not fits:
         return GapFits(len(positive), [], None, None, "no family could be fitted")
     best = min(fits, key=lambda f: f.ks).family
@@ -66,7 +66,7 @@ def fit_windows(arrival_s: np.ndarray, window_s: float = WINDOW_S) -> WindowFits
     return WindowFits(window_s, len(cvs), dict(best), float(np.median(cvs)))
 
 
-def _fit(name: str, x: np.ndarray) -> Fit | None:
+def fit_family(name: str, x: np.ndarray) -> Fit | None:
     """The maximum-likelihood fit on sorted positive gaps, or None when its equation has no finite root."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -19,10 +19,14 @@ td:first-child,th:first-child{text-align:left}.note{background:#fff6d6;padding:.
 
 
 def write_report(result: Characterization, html_path: Path) -> tuple[Path, Path]:
-    """Write the HTML report and its JSON beside it (same stem), each atomically."""
+    return write_pair(html_path, render_html(result), result.to_json())
+
+
+def write_pair(html_path: Path, html: str, json_text: str) -> tuple[Path, Path]:
+    """Write an HTML report and its JSON beside it (same stem), each atomically."""
     json_path = html_path.with_suffix(".json")
-    _atomic(html_path, render_html(result))
-    _atomic(json_path, result.to_json())
+    _atomic(html_path, html)
+    _atomic(json_path, json_text)
     return html_path, json_path
 
 
@@ -49,7 +53,7 @@ def _summary(r: Characterization) -> str:
         ("input/output Pearson / Spearman", f"{_f(r.correlation.pearson)} / {_f(r.correlation.spearman)}"),
     ]
     note = f"<p class='note'>{escape(ts.note)}</p>" if ts.note else ""
-    return "<h2>Summary</h2>" + note + _table(("", ""), rows)
+    return "<h2>Summary</h2>" + note + html_table(("", ""), rows)
 
 
 def _arrivals(r: Characterization) -> str:
@@ -79,8 +83,8 @@ def _arrivals(r: Characterization) -> str:
     flag = f"<p class='note'>Windows below the timestamp resolution: {', '.join(flagged)}.</p>" if flagged else ""
     return (
         "<h2>Arrivals</h2>" + flag + f"<div class='grid'><div>{chart}</div><div>{rate}</div></div>"
-        + _table(("inter-arrival fit", "parameters", "KS", "AIC"), fits)
-        + _table(("resolution", "mean req/s", "peak req/s", "peak/mean"), rates) + bursts + daily
+        + html_table(("inter-arrival fit", "parameters", "KS", "AIC"), fits)
+        + html_table(("resolution", "mean req/s", "peak req/s", "peak/mean"), rates) + bursts + daily
     )  # fmt: skip
 
 
@@ -101,8 +105,8 @@ def _lengths(r: Characterization) -> str:
     )  # fmt: skip
     tails = [(t.column, _f(t.xmin), str(t.tail_count), _f(t.alpha), t.verdict or str(t.reason)) for t in r.tails]
     return (
-        "<h2>Lengths</h2>" + _table(("column", "mean", *labels), rows) + chart
-        + "<h3>Tails</h3>" + _table(("column", "x_min", "tail n", "alpha", "verdict"), tails)
+        "<h2>Lengths</h2>" + html_table(("column", "mean", *labels), rows) + chart
+        + "<h3>Tails</h3>" + html_table(("column", "x_min", "tail n", "alpha", "verdict"), tails)
     )  # fmt: skip
 
 
@@ -110,7 +114,7 @@ def _mix(r: Characterization) -> str:
     parts = ["<h2>Modality, sessions, reuse</h2>"]
     m, s, p = r.modality, r.sessions, r.prefix_reuse
     if m.shares:
-        parts.append(_table(("requests with", "share"), [(k, _pct(v)) for k, v in m.shares.items()]))
+        parts.append(html_table(("requests with", "share"), [(k, _pct(v)) for k, v in m.shares.items()]))
         parts.append(
             f"<p>Image requests: {_pct(m.image_share)} overall, up to {_pct(m.max_window_image_share)} in one "
             f"{m.window_s:g} s window; {m.storm_windows} image-storm windows (twice the overall share, 20+ "
@@ -140,10 +144,10 @@ def _missing(r: Characterization) -> str:
     if not r.unavailable:
         return ""
     rows = [(k, escape(v)) for k, v in r.unavailable.items()]
-    return "<h2>Not computed</h2>" + _table(("figure", "why"), rows)
+    return "<h2>Not computed</h2>" + html_table(("figure", "why"), rows)
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def html_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
     trs = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{th}</tr>{trs}</table>"

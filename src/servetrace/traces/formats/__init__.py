@@ -44,9 +44,7 @@ def detect(source: Source) -> type[Reader]:
 
 
 def _load_builtin() -> None:
-    if _REGISTRY:
-        return
-    # Importing each module registers its reader.
+    """Import every built-in reader (each registers itself); a module imported on its own does not count."""
     from servetrace.traces.formats import (  # noqa: F401
         azure_llm,
         azure_lmm,
