@@ -24,7 +24,8 @@ AUTO = ("cox", "windowed", "nhpp", "mmpp", "hawkes", "gamma", "weibull", "poisso
 FALLBACK = "poisson"
 CHECK_WINDOWS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 HELD_OUT = 0.25  # the last quarter of the span scores held-out likelihood
-MAX_HAWKES = 200_000  # above this many requests the Hawkes fit is left out of `auto` (minutes of L-BFGS)
+SLOW = ("hawkes", "mmpp")  # iterative fits (L-BFGS, EM): left out of `auto` above MAX_SLOW requests
+MAX_SLOW = 200_000
 MAX_CLIENTS = 20
 COLUMNS = ("arrival_s", "client", "session_id", "status", "input_tokens", "output_tokens", "image_count",
            "image_tokens", "audio_count", "audio_tokens", "video_count", "video_tokens", "reasoning_tokens",
@@ -119,11 +120,13 @@ def _first_turns(table: pa.Table) -> np.ndarray:
 def choose_arrivals(client: str, arrival_s: np.ndarray, span_s: float, asked: str) -> tuple[ArrivalModel, Selection]:
     """The asked model, or under `auto` the candidate whose sample's dispersion curve is closest to the trace's."""
     names = [asked] if asked != "auto" else [m for m in AUTO if m in arrival_models()]
-    if asked == "auto" and len(arrival_s) > MAX_HAWKES:
-        names.remove("hawkes")
+    notes = []
+    if asked == "auto" and len(arrival_s) > MAX_SLOW:
+        names = [m for m in names if m not in SLOW]
+        notes = [Candidate(m, note=f"left out of auto above {MAX_SLOW:,} requests; ask for it with --arrivals {m}")
+                 for m in SLOW]  # fmt: skip
     real = _curve(arrival_s)
     scored: list[tuple[Candidate, ArrivalModel]] = []
-    notes = []
     for m in names:
         cand, model = _candidate(m, arrival_s, span_s, real)
         if model is None:
