@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_characterize import make_trace  # noqa: E402
+from bench_characterize import make_trace
 
 
 def best(fn: object, repeat: int) -> float:

@@ -329,6 +329,27 @@ def fit(
     err.print(f"wrote {escape(str(output))}")
 
 
+@app.command("import-servegen")
+def import_servegen(
+    path: Annotated[Path, typer.Argument(help="A ServeGen folder (e.g. data/language/m-large) or one trace.csv")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (JSON)")],
+    client: Annotated[list[str] | None, typer.Option(help="Client id to import (repeat for several)")] = None,
+    top: Annotated[int | None, typer.Option(help="Only the N clients with the most requests")] = None,
+) -> None:
+    """Load ServeGen's per-client data (windowed arrivals, length distributions) as a workload model."""
+    from servetrace.generator import save_model
+    from servetrace.generator.servegen import import_servegen as run
+
+    model = run(path, client or None, top)
+    save_model(model, output)
+    rate = model.mean_rate()
+    out.print(f"{len(model.clients)} clients, {rate:.3g} requests/s in all (relative: ServeGen scales its rates), "
+              f"{_span(model.duration_s)} of windows")  # fmt: skip
+    for skipped in model.source.get("skipped", []):
+        out.print(f"[dim]skipped {escape(str(skipped))}[/]")
+    err.print(f"wrote {escape(str(output))}")
+
+
 @app.command()
 def generate(
     model: Annotated[Path, typer.Argument(help="Model file written by servetrace fit (or imported)")],

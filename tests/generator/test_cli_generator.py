@@ -37,3 +37,17 @@ def test_bad_model_file_and_options_are_one_line_errors(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--duration" in r.stderr
     r = run(store, "fit", "nothing", "-o", str(tmp_path / "m.json"))
     assert r.returncode != 0 and "nothing" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_import_servegen_then_generate(tmp_path: Path) -> None:
+    from tests.conftest import SHARED
+
+    store = tmp_path / "store"
+    folder = SHARED / "traces" / "servegen" / "reason" / "deepseek-r1"
+    r = run(store, "import-servegen", str(folder), "--top", "2", "-o", str(tmp_path / "r1.json"))
+    assert r.returncode == 0 and r.stdout.startswith("2 clients")
+    gen = run(store, "generate", str(tmp_path / "r1.json"), "--name", "r1", "--duration", "10m")
+    assert gen.returncode == 0
+    q = run(store, "sql", "SELECT count(DISTINCT client) AS c, bool_and(reasoning_tokens <= output_tokens) AS ok "
+            "FROM requests WHERE trace = 'r1'", "--format", "csv")  # fmt: skip
+    assert q.stdout.split() == ["c,ok", "2,True"]

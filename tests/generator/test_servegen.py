@@ -50,7 +50,8 @@ def mean(pmf: dict[float, float], positive: bool = False) -> float:
 
 def column(table: pa.Table, name: str, client: str) -> np.ndarray:
     rows = table.column("client").to_numpy(zero_copy_only=False) == client
-    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)[rows]  # type: ignore[no-any-return]
+    values: np.ndarray = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)[rows]
+    return values
 
 
 def test_pmf_table_takes_lower_quantiles() -> None:

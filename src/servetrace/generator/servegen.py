@@ -331,6 +331,8 @@ def _attributes(pooled: dict[str, Pmf | None], dataset: Path) -> Attributes:
         return _multimodal(pooled, output, dataset)
     inp = _need(pooled, "input_tokens", dataset).table()
     ratio = pooled.get("reason_ratio")
+    if ratio is not None and ratio.values[-1] > 1:
+        raise ModelFileError(f"{dataset}: reason_ratio: values must lie in [0, 1], got {ratio.values[-1]:g}")
     reasoning = ratio.table(integer=False) if ratio is not None else None
     columns = ["input_tokens", "output_tokens"] + (["reasoning_tokens"] if reasoning is not None else [])
     return Attributes({"text": Stratum(1.0, inp, [], [output], reasoning_share_of_output=reasoning)}, columns)
