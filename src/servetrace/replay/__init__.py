@@ -1,0 +1,1 @@
+"""Replay: traces sent to OpenAI-compatible endpoints, a built-in emulated GPU serving endpoint among them."""
