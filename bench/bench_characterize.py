@@ -13,10 +13,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from servetrace.traces import Store
 
 CHILD_CHARACTERIZE = """
 import sys, time
@@ -53,6 +57,18 @@ def make_trace(rows: int, path: Path) -> None:
     pq.write_table(table, path)
 
 
+def stored_trace(rows: int, folder: Path, name: str) -> Store:
+    """A store in `folder` holding `make_trace(rows)` as trace `name` (ingested like a user's file)."""
+    from servetrace.traces import ReadOptions, Store, ingest
+
+    src = folder / f"{name}.parquet"
+    make_trace(rows, src)
+    store = Store(folder / "store")
+    opts = ReadOptions(mapping={"arrival": "ts", "input_tokens": "p", "output_tokens": "c"})
+    ingest(store, src, name=name, fmt="generic", options=opts)
+    return store
+
+
 def child(code: str, *args: str) -> tuple[float, float]:
     wrapped = code + "\nprint(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
     out = subprocess.run([sys.executable, "-c", wrapped, *args], capture_output=True, text=True, check=True)
@@ -65,14 +81,8 @@ def main() -> int:
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--repeat", type=int, default=1)
     args = p.parse_args()
-    from servetrace.traces import ReadOptions, Store, ingest
-
     with tempfile.TemporaryDirectory() as d:
-        src = Path(d) / "synth.parquet"
-        make_trace(args.rows, src)
-        store = Store(Path(d) / "store")
-        opts = ReadOptions(mapping={"arrival": "ts", "input_tokens": "p", "output_tokens": "c"})
-        ingest(store, src, name="synth", fmt="generic", options=opts)
+        store = stored_trace(args.rows, Path(d), "synth")
         stored = store.data_file(store.get("synth"))
         ours = min((child(CHILD_CHARACTERIZE, str(store.root)) for _ in range(args.repeat)), key=lambda r: r[0])
         peer = min((child(CHILD_PANDAS, str(stored)) for _ in range(args.repeat)), key=lambda r: r[0])

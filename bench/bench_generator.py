@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_characterize import make_trace
+from bench_characterize import stored_trace
 
 
 def best(fn: object, repeat: int) -> float:
@@ -37,14 +37,9 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
     from servetrace.generator import fit_workload, generate
-    from servetrace.traces import ReadOptions, Store, ingest
 
     with tempfile.TemporaryDirectory() as d:
-        src = Path(d) / "synth.parquet"
-        make_trace(args.rows, src)
-        store = Store(Path(d) / "store")
-        opts = ReadOptions(mapping={"arrival": "ts", "input_tokens": "p", "output_tokens": "c"})
-        ingest(store, src, name="t", fmt="generic", options=opts)
+        store = stored_trace(args.rows, Path(d), "t")
         table = pq.read_table(store.data_file(store.get("t")))
         holder: dict[str, object] = {}
 

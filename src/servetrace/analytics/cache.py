@@ -15,6 +15,8 @@ The last term is a two-dimensional dominance count, done offline over the dyadic
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 NEVER = -1  # the stack distance of a first access (a miss at every cache size)
 
@@ -61,3 +63,13 @@ def lru_hit_ratios(distances: np.ndarray, capacities: np.ndarray) -> np.ndarray:
         return np.zeros(len(capacities))
     reuse = np.sort(distances[distances != NEVER])
     return np.searchsorted(reuse, capacities, side="left") / len(distances)
+
+
+def block_reads(hash_ids: pa.ListArray) -> np.ndarray:
+    """Every request's blocks in request order, each block once per request (a request reads its prefix once)."""
+    flat: np.ndarray = pc.list_flatten(hash_ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    owner = pc.list_parent_indices(hash_ids).to_numpy()
+    order = np.lexsort((np.arange(len(flat)), flat, owner))  # by request, block, position
+    dup = np.zeros(len(flat), dtype=bool)
+    dup[order[1:]] = (owner[order[1:]] == owner[order[:-1]]) & (flat[order[1:]] == flat[order[:-1]])
+    return flat[~dup]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from servetrace.analytics.cache import lru_hit_ratios, stack_distances
+from servetrace.analytics.cache import NEVER, block_reads, lru_hit_ratios, stack_distances
 from servetrace.analytics.results import CachePoint, ModalityMix, PrefixReuse, Sessions
 from servetrace.traces import Store
 from servetrace.traces.formats.base import sql_str
@@ -92,27 +90,18 @@ def prefix_reuse(store: Store, trace: str) -> PrefixReuse:
     table = store.read_columns(info.name, ["hash_ids"])
     if not table.num_columns or table.column("hash_ids").null_count == table.num_rows:
         return PrefixReuse(0, 0, None, reason="the trace has no hash_ids")
-    reads = _block_reads(table.column("hash_ids").combine_chunks())
+    reads = block_reads(table.column("hash_ids").combine_chunks())
     if not len(reads):
         return PrefixReuse(0, 0, None, reason="every hash_ids list is empty")
-    unique = int(np.unique(reads).size)
-    first_reads = len(reads) - unique
     used = reads[:MAX_READS]
     dist = stack_distances(used)
+    # a first read has no stack distance; past MAX_READS the distinct blocks are counted over every read
+    unique = int(np.count_nonzero(dist == NEVER)) if len(used) == len(reads) else int(np.unique(reads).size)
+    hits = len(reads) - unique
     sizes = 2 ** np.arange(int(np.ceil(np.log2(max(unique, 2)))) + 1, dtype=np.int64)
     ratios = lru_hit_ratios(dist, sizes)
     curve = [
         CachePoint(int(c), int(c * info.block_size) if info.block_size else None, float(h))
         for c, h in zip(sizes, ratios, strict=True)
     ]
-    return PrefixReuse(len(reads), unique, first_reads / len(reads), curve, len(used))
-
-
-def _block_reads(hash_ids: pa.ListArray) -> np.ndarray:
-    """Every request's blocks in request order, each block once per request (a request reads its prefix once)."""
-    flat: np.ndarray = pc.list_flatten(hash_ids).to_numpy(zero_copy_only=False).astype(np.int64)
-    owner = pc.list_parent_indices(hash_ids).to_numpy()
-    order = np.lexsort((np.arange(len(flat)), flat, owner))  # by request, block, position
-    dup = np.zeros(len(flat), dtype=bool)
-    dup[order[1:]] = (owner[order[1:]] == owner[order[:-1]]) & (flat[order[1:]] == flat[order[:-1]])
-    return flat[~dup]
+    return PrefixReuse(len(reads), unique, hits / len(reads), curve, len(used))

@@ -47,7 +47,7 @@ def _threshold(vc: ValueCounts) -> tuple[float, float, float] | None:
     which are then read at KS_POINTS evenly spaced ones."""
     best = None
     x, c = vc.values, vc.counts
-    cum = np.concatenate(([0], np.cumsum(c)))  # cum[j] = values before x[j]
+    cum = np.concatenate(([0], vc.cumulative))  # cum[j] = values before x[j]
     suffix = np.concatenate((np.cumsum((c * np.log(x))[::-1])[::-1], [0.0]))  # suffix[j] = sum over x[j:]
     for xmin in np.unique([vc.quantile(q) for q in CANDIDATE_QUANTILES]):
         start = int(np.searchsorted(x, xmin))

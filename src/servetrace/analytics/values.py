@@ -7,6 +7,7 @@ the sorts and partitions that quantiles and tail thresholds would otherwise need
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -18,12 +19,13 @@ class ValueCounts:
     values: np.ndarray  # sorted distinct values (float64)
     counts: np.ndarray  # how often each occurs (int64)
 
-    @property
+    @cached_property
     def n(self) -> int:
         return int(self.counts.sum())
 
-    @property
+    @cached_property
     def cumulative(self) -> np.ndarray:
+        """Values at or below each distinct value (computed once: quantiles and tail thresholds read it often)."""
         return np.cumsum(self.counts)
 
     def mean(self) -> float:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute
 from scipy import stats
 
-from servetrace.analytics.arrivals import dispersion_curve
-from servetrace.analytics.cache import lru_hit_ratios, stack_distances
+from servetrace.analytics.arrivals import counts, dispersion_curve
+from servetrace.analytics.cache import block_reads, lru_hit_ratios, stack_distances
+from servetrace.analytics.lengths import correlation
 from servetrace.errors import FitError
 from servetrace.generator.arrivals import ArrivalModel
 from servetrace.traces import Store
@@ -79,9 +78,9 @@ def fidelity(store: Store, synthetic: str, real: str, arrivals: ArrivalModel | N
     first, second = _halves(ref)
     unavailable: dict[str, str] = {}
     distances = [_distance(w, syn, ref, base, first, second) for w in _columns(syn, ref)]
-    disp = _dispersion(syn, ref, base, first, second)
+    disp = _dispersion(syn, ref, base, second)
     result = Fidelity(
-        synthetic, real, (syn.num_rows, ref.num_rows), distances, disp, _acf(syn, ref, base, first, second),
+        synthetic, real, (syn.num_rows, ref.num_rows), distances, disp, _acf(syn, ref, base, second),
         _daily(syn, ref, unavailable), _correlation(syn, ref, base), _lru(syn, ref, unavailable),
         _rescaling(ref, arrivals, unavailable), {}, unavailable,
     )  # fmt: skip
@@ -147,18 +146,16 @@ def _curve_of(t: pa.Table, windows: tuple[float, ...]) -> list[float | None]:
     return [p.index if p.windows >= 4 else None for p in dispersion_curve(t.column("arrival_s").to_numpy(), windows)]
 
 
-def _dispersion(syn: pa.Table, ref: pa.Table, base: pa.Table, first: pa.Table, second: pa.Table) -> Curve:
+def _dispersion(syn: pa.Table, ref: pa.Table, base: pa.Table, second: pa.Table) -> Curve:
     real = _curve_of(ref, WINDOWS_S)
     return Curve(list(WINDOWS_S), real, _curve_of(syn, WINDOWS_S), _curve_of(base, WINDOWS_S),
                  _curve_of(second, WINDOWS_S))  # fmt: skip
 
 
 def _acf_of(t: pa.Table) -> list[float | None]:
-    a = t.column("arrival_s").to_numpy()
-    n = int((a[-1] - a[0]) // ACF_WINDOW_S)
-    if n < 2 * ACF_LAGS:
+    c = counts(t.column("arrival_s").to_numpy(), ACF_WINDOW_S).astype(float)
+    if len(c) < 2 * ACF_LAGS:
         return [None] * ACF_LAGS
-    c = np.diff(np.searchsorted(a, a[0] + ACF_WINDOW_S * np.arange(n + 1))).astype(float)
     c -= c.mean()
     denom = float(np.dot(c, c))
     if denom == 0:
@@ -166,7 +163,7 @@ def _acf_of(t: pa.Table) -> list[float | None]:
     return [float(np.dot(c[:-k], c[k:]) / denom) for k in range(1, ACF_LAGS + 1)]
 
 
-def _acf(syn: pa.Table, ref: pa.Table, base: pa.Table, first: pa.Table, second: pa.Table) -> Curve:
+def _acf(syn: pa.Table, ref: pa.Table, base: pa.Table, second: pa.Table) -> Curve:
     lags = [k * ACF_WINDOW_S for k in range(1, ACF_LAGS + 1)]
     return Curve(lags, _acf_of(ref), _acf_of(syn), _acf_of(base), _acf_of(second))
 
@@ -188,13 +185,8 @@ def _daily(syn: pa.Table, ref: pa.Table, unavailable: dict[str, str]) -> Curve |
 
 
 def _correlation(syn: pa.Table, ref: pa.Table, base: pa.Table) -> dict[str, float | None]:
-    def pearson(t: pa.Table) -> float | None:
-        x, y = _values(t, "input_tokens"), _values(t, "output_tokens")
-        if len(x) != len(y) or len(x) < 3 or x.std() == 0 or y.std() == 0:
-            return None
-        return float(np.corrcoef(x, y)[0, 1])
-
-    return {"real": pearson(ref), "synthetic": pearson(syn), "baseline": pearson(base)}
+    return {"real": correlation(ref).pearson, "synthetic": correlation(syn).pearson,
+            "baseline": correlation(base).pearson}  # fmt: skip
 
 
 def _lru(syn: pa.Table, ref: pa.Table, unavailable: dict[str, str]) -> Curve | None:
@@ -204,8 +196,8 @@ def _lru(syn: pa.Table, ref: pa.Table, unavailable: dict[str, str]) -> Curve | N
     curves = []
     sizes = 2 ** np.arange(21)
     for t in (ref, syn):
-        flat = pa.compute.list_flatten(t.column("hash_ids").combine_chunks()).to_numpy(zero_copy_only=False)
-        curves.append([float(x) for x in lru_hit_ratios(stack_distances(flat.astype(np.int64)), sizes)])
+        reads = block_reads(t.column("hash_ids").combine_chunks())  # as the characterization reads them
+        curves.append([float(x) for x in lru_hit_ratios(stack_distances(reads), sizes)])
     return Curve([float(s) for s in sizes], curves[0], curves[1])  # type: ignore[arg-type]
 
 
@@ -229,9 +221,5 @@ def _targets(f: Fidelity) -> dict[str, bool | None]:
     ratios = [s / r for w, r, s in zip(f.dispersion.x, f.dispersion.real, f.dispersion.synthetic, strict=True)
               if lo <= w <= hi and r and s]  # fmt: skip
     key = f"dispersion within {TARGET_DISPERSION:.0%}, {lo:g} s to {hi:g} s"
-    out[key] = bool(ratios) and all(abs(x - 1) <= TARGET_DISPERSION for x in ratios) if ratios else None
+    out[key] = all(abs(x - 1) <= TARGET_DISPERSION for x in ratios) if ratios else None
     return out
-
-
-def summary(f: Fidelity) -> dict[str, Any]:
-    return {"targets": f.targets, "distances": [asdict(d) for d in f.distances]}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from servetrace import __version__
@@ -76,7 +75,7 @@ def _globalize_parents(part: pa.Table, offset: int) -> pa.Table:
     """parent_id numbered within a client's part becomes its row in the concatenation of all parts."""
     if "parent_id" not in part.column_names or not offset:
         return part
-    shifted = pa.compute.add(part.column("parent_id"), offset)
+    shifted = pc.add(part.column("parent_id"), offset)
     return part.set_column(part.column_names.index("parent_id"), "parent_id", shifted)
 
 
@@ -91,7 +90,3 @@ def store_synthetic(
                  "servetrace_version": __version__}  # fmt: skip
         pq.write_table(table.replace_schema_metadata(export_metadata(entry)), path)
         return ingest(store, path, name=name, fmt="servetrace", replace=replace, meta={"generator": meta})
-
-
-def describe(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True)

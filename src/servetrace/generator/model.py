@@ -20,7 +20,7 @@ from servetrace.errors import ModelFileError, UsageError
 from servetrace.generator.arrivals import ArrivalModel, arrivals_from_dict
 from servetrace.generator.attributes import Attributes
 from servetrace.generator.params import field as require
-from servetrace.generator.params import positive
+from servetrace.generator.params import positive, read_json
 from servetrace.generator.prefix import PrefixModel
 from servetrace.generator.sessions import SessionModel
 
@@ -101,13 +101,7 @@ def _client(d: Any, where: str) -> Client:
 def load_model(path: str | Path, sets: list[str] | None = None) -> WorkloadModel:
     """Read and validate a model file; `sets` are `key=value` edits applied first (see `apply_sets`)."""
     p = Path(path)
-    try:
-        d = json.loads(p.read_text())
-    except OSError as exc:
-        raise ModelFileError(f"{p}: cannot read the model file: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{p}: not JSON: {exc.msg} at line {exc.lineno}") from exc
-    d, shares = apply_sets(d, sets or [])
+    d, shares = apply_sets(read_json(p, "the model file"), sets or [])
     try:
         model = from_dict(d)
     except ModelFileError as exc:

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 from servetrace.errors import ModelFileError
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's content; an unreadable or malformed file is one ModelFileError naming it."""
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from exc
 
 
 def field(d: dict[str, Any], key: str, where: str) -> Any:

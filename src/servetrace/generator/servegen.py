@@ -27,7 +27,6 @@ text + mean media tokens exactly (the shape only approximately).
 from __future__ import annotations
 
 import ast
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from servetrace.errors import ModelFileError, UsageError
 from servetrace.generator.arrivals.windowed import Windowed
 from servetrace.generator.attributes import MEDIA, Attributes, Stratum
 from servetrace.generator.model import Client, WorkloadModel
+from servetrace.generator.params import read_json
 from servetrace.generator.tables import POINTS, QuantileTable
 
 TRACE_FILE = re.compile(r"chunk-(.+)-trace\.csv")
@@ -239,12 +239,7 @@ def _client(i: str, trace: _Trace, dataset: Path) -> Client:
 
 def _read_dataset(path: Path) -> list[tuple[float, dict[str, Pmf]]]:
     """(window start, {field: pmf}) for the windows that hold distributions, in time order."""
-    try:
-        d = json.loads(path.read_text())
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from exc
+    d = read_json(path, "the dataset file")
     if not isinstance(d, dict):
         raise ModelFileError(f"{path}: must hold an object {{window_start_s: {{field: pmf}}}}")
     windows = []

@@ -205,7 +205,8 @@ class Store:
 
         A column the trace does not record is left out, so a caller tells "not recorded" from "all NULL"."""
         path = self.data_file(self.get(name))
-        present = [c for c in columns if c in _columns_of(path)]
+        stored = set(_columns_of(path))
+        present = [c for c in columns if c in stored]
         if not present:
             return pa.table({})
         cols = ", ".join(f'"{c}"' for c in present)

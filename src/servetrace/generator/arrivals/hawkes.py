@@ -24,7 +24,7 @@ import torch
 from servetrace.errors import ModelFileError
 from servetrace.generator.arrivals import register
 from servetrace.generator.arrivals.base import ArrivalModel, TooShort
-from servetrace.generator.params import field, numbers, positive
+from servetrace.generator.params import numbers, positive
 
 BASE_WINDOW_S = 3600.0
 MIN_REQUESTS = 50
@@ -122,7 +122,6 @@ class Hawkes(ArrivalModel):
             raise ModelFileError(f"{where}.decay_per_s: every decay must be > 0")
         if sum(branching) >= 1:
             raise ModelFileError(f"{where}.branching: must sum to below 1 (a stable process), got {sum(branching):g}")
-        field(d, "base_rps", where)
         return cls(positive(d, "base_window_s", where), numbers(d, "base_rps", where, low=0.0), branching, decay)
 
     def loglik(self, arrival_s: np.ndarray, span_s: float) -> float:
