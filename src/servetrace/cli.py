@@ -371,12 +371,14 @@ def generate(
     from servetrace.generator import load_model, store_synthetic
 
     seconds = _duration(duration) if duration is not None else None
+    target = _store(store)
+    target.check_writable(name, replace)  # before sampling: a refused name costs nothing
     loaded = load_model(model, set_ or [])
     seconds = seconds or loaded.duration_s
     table = sample(loaded, seconds, seed=seed, rate_scale=rate_scale)
     meta = {"model_file": str(model), "seed": seed, "duration_s": seconds, "rate_scale": rate_scale,
             "sets": set_ or [], "source": loaded.source.get("trace"), "model": loaded.to_dict()}  # fmt: skip
-    result = store_synthetic(_store(store), table, name, meta, replace=replace, block_size=loaded.block_size)
+    result = store_synthetic(target, table, name, meta, replace=replace, block_size=loaded.block_size)
     out.print(f"stored {escape(result.trace.name)}: {result.trace.rows:,} requests over {_span(seconds)} "
               f"(seed {seed}) in {result.seconds:.2f} s")  # fmt: skip
 
